@@ -1,0 +1,1 @@
+//! The stats worker and the statistics read model.

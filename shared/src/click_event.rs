@@ -1,0 +1,128 @@
+//! One served request of a short link, as the redirector appends it to the click stream and the
+//! stats worker reads it back.
+
+use serde::{Deserialize, Serialize};
+
+/// The event format this build writes.
+pub const CLICK_EVENT_VERSION: u16 = 1;
+
+/// Who made the request. Statistics and click limits count only [`VisitorClass::Human`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VisitorClass {
+    /// A person's browser.
+    Human,
+    /// Crawlers, monitors, HTTP libraries.
+    Bot,
+    /// Link unfurlers of chat and social apps.
+    Preview,
+    /// A `HEAD` request.
+    Head,
+}
+
+impl VisitorClass {
+    /// The lower-case name stored in SQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitorClass::Human => "human",
+            VisitorClass::Bot => "bot",
+            VisitorClass::Preview => "preview",
+            VisitorClass::Head => "head",
+        }
+    }
+}
+
+/// One served request of a short link.
+///
+/// You may add optional fields. Renaming or removing one means bumping `v`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClickEvent {
+    /// Event format version, [`CLICK_EVENT_VERSION`].
+    pub v: u16,
+    /// The link's database id.
+    pub link_id: i64,
+    /// When the edge served it, Unix milliseconds.
+    pub at_ms: i64,
+    /// Who asked.
+    pub class: VisitorClass,
+    /// The client address as the edge resolved it; anonymised before storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The `Referer` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// The `Accept-Language` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_language: Option<String>,
+    /// ISO 3166-1 alpha-2 country as the edge resolved it, when it could.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// An event that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ClickEventError {
+    /// Not a click event.
+    #[error("malformed click event: {0}")]
+    Malformed(#[from] serde_json::Error),
+    /// Written by a build this one does not understand.
+    #[error("unsupported click event version {0}")]
+    UnsupportedVersion(u16),
+}
+
+impl ClickEvent {
+    /// The bytes stored in the stream field [`crate::redis_keys::CLICK_FIELD`].
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a click event always serialises")
+    }
+
+    /// Reads bytes written by [`ClickEvent::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<ClickEvent, ClickEventError> {
+        let event: ClickEvent = serde_json::from_slice(bytes)?;
+        if event.v != CLICK_EVENT_VERSION {
+            return Err(ClickEventError::UnsupportedVersion(event.v));
+        }
+        Ok(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> ClickEvent {
+        ClickEvent {
+            v: CLICK_EVENT_VERSION,
+            link_id: 3,
+            at_ms: 1_764_000_000_000,
+            class: VisitorClass::Human,
+            ip: Some("203.0.113.9".into()),
+            user_agent: Some("curl/8".into()),
+            referrer: None,
+            accept_language: Some("fr-CA,fr;q=0.9".into()),
+            country: None,
+        }
+    }
+
+    #[test]
+    fn encoding_is_pinned() {
+        assert_eq!(
+            String::from_utf8(event().encode()).unwrap(),
+            r#"{"v":1,"link_id":3,"at_ms":1764000000000,"class":"human","ip":"203.0.113.9","user_agent":"curl/8","accept_language":"fr-CA,fr;q=0.9"}"#
+        );
+    }
+
+    #[test]
+    fn events_round_trip_and_other_versions_are_refused() {
+        assert_eq!(ClickEvent::decode(&event().encode()).unwrap(), event());
+        let mut v9 = event();
+        v9.v = 9;
+        assert!(matches!(
+            ClickEvent::decode(&v9.encode()),
+            Err(ClickEventError::UnsupportedVersion(9))
+        ));
+    }
+}
