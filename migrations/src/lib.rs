@@ -1,1 +1,38 @@
-//! x
+//! The SQL schema of the management tier, as one sea-orm-migration set that runs unchanged on
+//! SQLite and PostgreSQL.
+//!
+//! One migration per file, because `DeriveMigrationName` names a migration after its module and
+//! the name is what the `seaql_migrations` table remembers. Never edit a migration that has been
+//! released: add a new one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_create_plans;
+mod m20260101_000002_create_users;
+mod m20260101_000003_create_api_keys;
+mod m20260101_000004_create_links;
+mod m20260101_000005_create_clicks;
+mod m20260101_000006_create_click_rollups;
+mod m20260101_000007_create_publish_outbox;
+mod m20260101_000008_seed_default_plan;
+
+pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
+
+/// Every migration, oldest first. `Migrator::up(&db, None)` brings a database to the current schema.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_create_plans::Migration),
+            Box::new(m20260101_000002_create_users::Migration),
+            Box::new(m20260101_000003_create_api_keys::Migration),
+            Box::new(m20260101_000004_create_links::Migration),
+            Box::new(m20260101_000005_create_clicks::Migration),
+            Box::new(m20260101_000006_create_click_rollups::Migration),
+            Box::new(m20260101_000007_create_publish_outbox::Migration),
+            Box::new(m20260101_000008_seed_default_plan::Migration),
+        ]
+    }
+}
