@@ -1,0 +1,198 @@
+//! The in-process link cache in front of the store: positive and negative entries with their own
+//! lifetimes, one store fetch per key however many requests miss at once, and invalidation by
+//! link or by alias on every host.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use shared::{DEFAULT_DOMAIN, LinkRecord};
+
+use crate::config::CacheConfig;
+use crate::store::StoreError;
+
+/// A cached answer: the record, or `None` for an alias known to be unknown on that host.
+pub(crate) type CachedLink = Option<Arc<LinkRecord>>;
+
+/// Bytes of host and alias that fit in a key built on the stack; longer keys (rare: hosts are at
+/// most 253 bytes, aliases usually under 20) take one allocation.
+const INLINE_KEY_BYTES: usize = 160;
+
+/// The cache key `{normalized host}/{alias}`, built without allocating in the common case.
+///
+/// A host never contains '/', so the first '/' separates the two parts even when the alias holds
+/// slashes of its own. The host is normalized exactly as [`shared::normalize_host`] does.
+pub(crate) enum CacheKey {
+    /// Short keys, kept on the stack of the request future.
+    Inline {
+        bytes: [u8; INLINE_KEY_BYTES],
+        len: usize,
+    },
+    /// Keys too long for the inline buffer.
+    Heap(String),
+}
+
+impl CacheKey {
+    /// The key for `alias` requested on `host` (a raw `Host` header or a stored domain).
+    pub(crate) fn new(host: &str, alias: &str) -> CacheKey {
+        let host = host_without_noise(host);
+        let len = host.len() + 1 + alias.len();
+        if len > INLINE_KEY_BYTES {
+            let mut key = String::with_capacity(len);
+            key.push_str(host);
+            key.make_ascii_lowercase();
+            key.push('/');
+            key.push_str(alias);
+            return CacheKey::Heap(key);
+        }
+        let mut bytes = [0u8; INLINE_KEY_BYTES];
+        bytes[..host.len()].copy_from_slice(host.as_bytes());
+        bytes[..host.len()].make_ascii_lowercase();
+        bytes[host.len()] = b'/';
+        bytes[host.len() + 1..len].copy_from_slice(alias.as_bytes());
+        CacheKey::Inline { bytes, len }
+    }
+
+    /// The key as the cache stores it.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Always valid: copied from two `&str`s joined by '/', lower-casing only ASCII bytes.
+            CacheKey::Inline { bytes, len } => std::str::from_utf8(&bytes[..*len]).unwrap_or(""),
+            CacheKey::Heap(key) => key,
+        }
+    }
+}
+
+/// The normalized host and the alias of a key made by [`CacheKey`].
+pub(crate) fn split_key(key: &str) -> (&str, &str) {
+    key.split_once('/').unwrap_or((key, ""))
+}
+
+/// [`shared::normalize_host`] without the lower-casing, as a sub-slice: no allocation.
+fn host_without_noise(host: &str) -> &str {
+    let host = host.trim();
+    let host = host
+        .strip_prefix("https://")
+        .or_else(|| host.strip_prefix("http://"))
+        .unwrap_or(host);
+    let host = host.split('/').next().unwrap_or_default();
+    let host = host
+        .strip_suffix(":80")
+        .or_else(|| host.strip_suffix(":443"))
+        .unwrap_or(host);
+    host.strip_suffix('.').unwrap_or(host)
+}
+
+/// Gives known links the long TTL and unknown aliases the short one.
+struct LinkExpiry {
+    /// Lifetime of an entry holding a record.
+    ttl: Duration,
+    /// Lifetime of an entry remembering that an alias is unknown.
+    negative_ttl: Duration,
+}
+
+impl LinkExpiry {
+    fn lifetime(&self, value: &CachedLink) -> Duration {
+        if value.is_some() {
+            self.ttl
+        } else {
+            self.negative_ttl
+        }
+    }
+}
+
+impl Expiry<String, CachedLink> for LinkExpiry {
+    fn expire_after_create(&self, _: &String, value: &CachedLink, _: Instant) -> Option<Duration> {
+        Some(self.lifetime(value))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        value: &CachedLink,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.lifetime(value))
+    }
+}
+
+/// The link cache. Cheap to share behind the [`crate::Redirector`].
+pub(crate) struct LinkCache {
+    /// Answers by [`CacheKey`]; the only copy of link data the request path reads.
+    entries: Cache<String, CachedLink>,
+    /// Bumped by every invalidation. A fetch that overlapped one may have read the old record
+    /// just before the change, so its result is dropped again once it is in the cache.
+    epoch: AtomicU64,
+}
+
+impl LinkCache {
+    pub(crate) fn new(config: &CacheConfig) -> LinkCache {
+        LinkCache {
+            entries: Cache::builder()
+                .max_capacity(config.capacity)
+                .expire_after(LinkExpiry {
+                    ttl: config.ttl,
+                    negative_ttl: config.negative_ttl,
+                })
+                .support_invalidation_closures()
+                .build(),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached answer for `key`, or the one `fetch(host, alias)` gives, which is then cached.
+    /// Concurrent misses on one key share a single fetch; failures are not cached.
+    pub(crate) async fn get_or_fetch<'k, F, Fut>(
+        &self,
+        key: &'k CacheKey,
+        fetch: F,
+    ) -> Result<CachedLink, Arc<StoreError>>
+    where
+        F: FnOnce(&'k str, &'k str) -> Fut,
+        Fut: Future<Output = Result<CachedLink, StoreError>>,
+    {
+        let key = key.as_str();
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let (host, alias) = split_key(key);
+        let answer = self
+            .entries
+            .try_get_with_by_ref(key, fetch(host, alias))
+            .await;
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            self.entries.invalidate(key).await;
+        }
+        answer
+    }
+
+    /// Drops what is cached for the link `domain`/`alias`. For the default domain that is the
+    /// alias on every host, since any host without its own record falls back to it.
+    pub(crate) async fn invalidate(&self, domain: &str, alias: &str) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if host_without_noise(domain) == DEFAULT_DOMAIN {
+            let alias = alias.to_owned();
+            let registered = self
+                .entries
+                .invalidate_entries_if(move |key, _| split_key(key).1 == alias);
+            if let Err(err) = registered {
+                tracing::error!(error = %err, "cannot invalidate by alias; dropping the whole cache");
+                self.entries.invalidate_all();
+            }
+        } else {
+            let key = CacheKey::new(domain, alias);
+            self.entries.invalidate(key.as_str()).await;
+        }
+    }
+
+    /// Drops every entry.
+    pub(crate) fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests;

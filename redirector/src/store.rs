@@ -1,0 +1,54 @@
+//! Where link records come from on a cache miss: Redis for the standalone edge, a map in memory
+//! when the management API embeds the redirector in its own process.
+//!
+//! An enum rather than a trait object, so that a lookup is a plain `match` and its future is never
+//! boxed on the request path.
+
+mod memory;
+mod redis;
+
+use std::sync::Arc;
+
+use shared::LinkRecord;
+
+pub use self::memory::MemoryLinkStore;
+pub use self::redis::{RedisLinkStore, lazy_connection};
+
+/// The link store behind the cache.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Records published by the management API into Redis (standalone edge).
+    Redis(RedisLinkStore),
+    /// Records the management API writes directly (embedded single-process mode).
+    Memory(MemoryLinkStore),
+}
+
+/// Why the store could not answer. Every variant is a dependency failure: the client gets a 503
+/// unless the cache still holds the link.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis refused, failed or dropped the connection.
+    #[error("link store unavailable")]
+    Unavailable(#[source] ::redis::RedisError),
+    /// Redis did not answer within the lookup budget.
+    #[error("link store timed out")]
+    TimedOut,
+    /// A record is stored but this build cannot read it (logged where it was found).
+    #[error("undecodable link record")]
+    Undecodable(#[source] shared::CodecError),
+}
+
+impl Store {
+    /// The record for `alias` on the normalized `host`: the host's own record if there is one,
+    /// else the default-domain record, else `None`.
+    pub async fn fetch(
+        &self,
+        host: &str,
+        alias: &str,
+    ) -> Result<Option<Arc<LinkRecord>>, StoreError> {
+        match self {
+            Store::Redis(store) => store.fetch(host, alias).await,
+            Store::Memory(store) => Ok(store.fetch(host, alias)),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The in-process link store of the embedded single-process mode, written by the management API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use shared::{DEFAULT_DOMAIN, LinkRecord};
+
+/// Records by domain key, then alias: two borrowed `&str` lookups, no key to allocate.
+type Records = HashMap<String, HashMap<String, Arc<LinkRecord>>>;
+
+/// A cloneable handle to link records held in memory. The management API owns the writes and
+/// calls [`crate::Redirector::invalidate`] after each one, as it publishes an invalidation in Redis
+/// mode.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLinkStore {
+    /// Shared by every clone: the API's handle writes, the redirector's reads on cache misses.
+    records: Arc<RwLock<Records>>,
+}
+
+impl MemoryLinkStore {
+    /// An empty store.
+    pub fn new() -> MemoryLinkStore {
+        MemoryLinkStore::default()
+    }
+
+    /// Stores `record` under its own domain and alias, replacing any previous one.
+    pub fn put(&self, record: LinkRecord) {
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        records
+            .entry(record.domain.clone())
+            .or_default()
+            .insert(record.alias.clone(), Arc::new(record));
+    }
+
+    /// Forgets the record of `domain`/`alias`, if any.
+    pub fn remove(&self, domain: &str, alias: &str) {
+        let mut records = self.records.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(aliases) = records.get_mut(domain) {
+            aliases.remove(alias);
+            if aliases.is_empty() {
+                records.remove(domain);
+            }
+        }
+    }
+
+    /// Forgets every record (before a full resync).
+    pub fn clear(&self) {
+        self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Same rule as Redis: the host's own record wins over the default domain's.
+    pub(crate) fn fetch(&self, host: &str, alias: &str) -> Option<Arc<LinkRecord>> {
+        let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
+        let find = |domain: &str| records.get(domain).and_then(|aliases| aliases.get(alias));
+        find(host).or_else(|| find(DEFAULT_DOMAIN)).cloned()
+    }
+}
