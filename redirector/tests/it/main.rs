@@ -1,0 +1,8 @@
+//! Integration tests of the redirect edge over real sockets: one binary, one module per feature.
+
+mod embedded;
+mod invalidation;
+mod outage;
+mod probes;
+mod redirects;
+mod support;
