@@ -5,4 +5,5 @@ mod invalidation;
 mod outage;
 mod probes;
 mod redirects;
+mod shutdown;
 mod support;
