@@ -1,1 +1,12 @@
 //! SeaORM entities, one module per table, mirroring `migrations`.
+//!
+//! These are plain table mappings in the shape `sea-orm-cli generate entity` writes; business
+//! rules live in the services that use them. A schema change goes into a new migration first.
+
+pub mod api_key;
+pub mod click;
+pub mod click_rollup;
+pub mod link;
+pub mod plan;
+pub mod publish_outbox;
+pub mod user;

@@ -1,0 +1,227 @@
+//! The background task that drains the outbox into the link store.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::{PublishError, PublishTarget, link_record};
+use crate::entity::{link, publish_outbox};
+
+/// How often the outbox is checked without a wake-up: picks up rows left by a crash, or written
+/// by another replica, within a couple of seconds.
+const TICK: Duration = Duration::from_secs(2);
+/// Outbox rows read per query.
+const BATCH_SIZE: u64 = 100;
+/// The wait after the first failed publish.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// The longest wait between retries while the target stays down: a returning Redis is used
+/// within this long.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The longest `last_error` kept on a row, in bytes; a message longer than this says nothing more.
+const LAST_ERROR_MAX_LEN: usize = 1_000;
+
+/// Drains the outbox into one [`PublishTarget`].
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    /// Source of the outbox rows and of the current link state.
+    db: DatabaseConnection,
+    /// Where records go.
+    target: PublishTarget,
+}
+
+/// Wakes a running publisher; cheap to clone and to call.
+#[derive(Debug, Clone)]
+pub struct PublisherHandle {
+    /// The other end is the publisher task's wait; a wake-up while it is busy is remembered.
+    wake: Arc<Notify>,
+}
+
+impl PublisherHandle {
+    /// Asks the publisher to drain now, typically right after a commit that enqueued rows.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Outbox rows published and deleted.
+    pub n_published: u64,
+    /// Whether a publish failed; the rows stay and are retried after a back-off.
+    pub failed: bool,
+}
+
+impl Publisher {
+    /// A publisher of `db`'s outbox into `target`, not yet running.
+    pub fn new(db: DatabaseConnection, target: PublishTarget) -> Publisher {
+        Publisher { db, target }
+    }
+
+    /// Starts the background task. It drains at once, then on every [`PublisherHandle::notify`]
+    /// and every tick, backing off exponentially while publishes fail. When `shutdown`
+    /// resolves it makes one last attempt, so that a clean stop leaves nothing behind, and ends.
+    pub fn spawn(
+        db: DatabaseConnection,
+        target: PublishTarget,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> (PublisherHandle, JoinHandle<()>) {
+        let wake = Arc::new(Notify::new());
+        let handle = PublisherHandle { wake: wake.clone() };
+        let publisher = Publisher::new(db, target);
+        let task = tokio::spawn(async move { publisher.run(wake, shutdown).await });
+        (handle, task)
+    }
+
+    async fn run(self, wake: Arc<Notify>, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut n_failures = 0u32;
+        loop {
+            let report = self.drain_logged().await;
+            let wait = if report.failed {
+                n_failures = n_failures.saturating_add(1);
+                backoff(n_failures)
+            } else {
+                n_failures = 0;
+                TICK
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = wake.notified(), if !report.failed => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        self.drain_logged().await;
+    }
+
+    async fn drain_logged(&self) -> DrainReport {
+        match self.flush().await {
+            Ok(report) => report,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the publish outbox");
+                DrainReport {
+                    n_published: 0,
+                    failed: true,
+                }
+            }
+        }
+    }
+
+    /// Publishes every row now in the outbox, in id order, until it is empty or a publish fails.
+    /// For tests and shutdown; the running task calls it too.
+    pub async fn flush(&self) -> Result<DrainReport, PublishError> {
+        let mut total = DrainReport::default();
+        loop {
+            let report = self.drain_once().await?;
+            total.n_published += report.n_published;
+            total.failed = report.failed;
+            if report.failed || report.n_published == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Publishes one batch of outbox rows, oldest first, stopping at the first failure.
+    ///
+    /// Every key is published once per batch, from the link's state read after the batch was
+    /// selected, which is at least as new as the change behind each of the batch's rows for that
+    /// key; those rows are then deleted together.
+    pub async fn drain_once(&self) -> Result<DrainReport, PublishError> {
+        let rows = publish_outbox::Entity::find()
+            .order_by_asc(publish_outbox::Column::Id)
+            .limit(BATCH_SIZE)
+            .all(&self.db)
+            .await?;
+        let mut report = DrainReport::default();
+        let mut done = HashSet::new();
+        for row in &rows {
+            let key = (row.domain.as_str(), row.alias.as_str());
+            if !done.insert(key) {
+                continue;
+            }
+            let ids: Vec<i64> = rows
+                .iter()
+                .filter(|other| (other.domain.as_str(), other.alias.as_str()) == key)
+                .map(|other| other.id)
+                .collect();
+            match self.publish(&row.domain, &row.alias).await {
+                Ok(()) => {
+                    publish_outbox::Entity::delete_many()
+                        .filter(publish_outbox::Column::Id.is_in(ids.iter().copied()))
+                        .exec(&self.db)
+                        .await?;
+                    report.n_published += ids.len() as u64;
+                }
+                Err(err) => {
+                    tracing::warn!(
+                        link.domain = %row.domain,
+                        link.alias = %row.alias,
+                        attempts = row.attempts + 1,
+                        error = %error_chain(&err),
+                        "publish failed; will retry"
+                    );
+                    self.record_failure(row.id, &err).await?;
+                    report.failed = true;
+                    return Ok(report);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Reads the link's current state and writes it (or its absence) to the target.
+    async fn publish(&self, domain: &str, alias: &str) -> Result<(), PublishError> {
+        let current = link::Entity::find()
+            .filter(link::Column::Domain.eq(domain))
+            .filter(link::Column::Alias.eq(alias))
+            .one(&self.db)
+            .await?;
+        self.target
+            .apply(domain, alias, current.as_ref().map(link_record))
+            .await
+    }
+
+    async fn record_failure(&self, row_id: i64, err: &PublishError) -> Result<(), PublishError> {
+        let mut message = error_chain(err);
+        if message.len() > LAST_ERROR_MAX_LEN {
+            let mut end = LAST_ERROR_MAX_LEN;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        publish_outbox::Entity::update_many()
+            .col_expr(
+                publish_outbox::Column::Attempts,
+                Expr::col(publish_outbox::Column::Attempts).add(1),
+            )
+            .col_expr(publish_outbox::Column::LastError, Expr::value(message))
+            .filter(publish_outbox::Column::Id.eq(row_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The wait before retry number `n_failures` (from 1): doubling from [`BACKOFF_MIN`], capped.
+pub(super) fn backoff(n_failures: u32) -> Duration {
+    let factor = 2u32.saturating_pow(std::cmp::min(n_failures.saturating_sub(1), 16));
+    BACKOFF_MIN.saturating_mul(factor).min(BACKOFF_MAX)
+}
+
+/// `err` and its sources, joined, for logs and the outbox's `last_error`.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

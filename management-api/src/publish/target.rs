@@ -1,0 +1,201 @@
+//! Where link records go: Redis (split deployment) or the in-process store of the embedded
+//! redirector, plus the full rebuild of either from SQL.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::Context;
+use redirector::{MemoryLinkStore, Redirector};
+use redis::aio::ConnectionManager;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+use shared::redis_keys::{INVALIDATE_ALL, invalidation_message};
+use shared::{Keys, LinkRecord};
+
+use super::{PublishError, link_record};
+use crate::entity::link;
+
+/// Links read from SQL per page during a resync: bounds memory and the size of one pipeline.
+const RESYNC_PAGE_SIZE: u64 = 1_000;
+/// Keys asked for per `SCAN` step when looking for stale records.
+const SCAN_COUNT: usize = 1_000;
+
+/// The link store the publisher writes to.
+#[derive(Clone)]
+pub enum PublishTarget {
+    /// Records in Redis, announced on the invalidation channel to every redirector.
+    Redis {
+        /// Multiplexed, reconnecting connection shared with the rest of the API.
+        conn: ConnectionManager,
+        /// Key names under the deployment's prefix.
+        keys: Keys,
+    },
+    /// The in-process store of the embedded redirector, which is told directly to drop its cache.
+    Embedded {
+        /// The store the embedded redirector reads on cache misses.
+        store: MemoryLinkStore,
+        /// The embedded redirector, whose cache must forget changed links.
+        redirector: Arc<Redirector>,
+    },
+}
+
+impl std::fmt::Debug for PublishTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishTarget::Redis { keys, .. } => f
+                .debug_struct("Redis")
+                .field("prefix", &keys.prefix())
+                .finish_non_exhaustive(),
+            PublishTarget::Embedded { .. } => f.debug_struct("Embedded").finish_non_exhaustive(),
+        }
+    }
+}
+
+impl PublishTarget {
+    /// Stores `record` (or removes the key when the link no longer exists), then announces the
+    /// change. In Redis both commands go in one atomic pipeline, so a redirector that hears the
+    /// announcement reads the new record.
+    pub(super) async fn apply(
+        &self,
+        domain: &str,
+        alias: &str,
+        record: Option<LinkRecord>,
+    ) -> Result<(), PublishError> {
+        match self {
+            PublishTarget::Redis { conn, keys } => {
+                let key = keys.link(domain, alias);
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                match record {
+                    Some(record) => pipe.set(key, record.encode()).ignore(),
+                    None => pipe.del(key).ignore(),
+                };
+                pipe.publish(keys.invalidations(), invalidation_message(domain, alias))
+                    .ignore();
+                let () = pipe.query_async(&mut conn.clone()).await?;
+            }
+            PublishTarget::Embedded { store, redirector } => {
+                match record {
+                    Some(record) => store.put(record),
+                    None => store.remove(domain, alias),
+                }
+                redirector.invalidate(domain, alias).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes every link's record to `target`, removes records of links SQL no longer has (Redis),
+/// then tells every redirector to drop its whole cache. Returns the number of links written.
+///
+/// Meant for start-up of the embedded default and for the `resync` admin command. A link edited
+/// while it runs is published again by the outbox, whose rows outlive this call.
+pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::Result<u64> {
+    let mut n_links = 0u64;
+    let mut live_keys = HashSet::new();
+    let mut pages = link::Entity::find()
+        .order_by_asc(link::Column::Id)
+        .paginate(db, RESYNC_PAGE_SIZE);
+    while let Some(models) = pages.fetch_and_next().await.context("reading links")? {
+        n_links += models.len() as u64;
+        match target {
+            PublishTarget::Redis { conn, keys } => {
+                let mut pipe = redis::pipe();
+                for model in &models {
+                    let key = keys.link(&model.domain, &model.alias);
+                    pipe.set(&key, link_record(model).encode()).ignore();
+                    live_keys.insert(key);
+                }
+                let () = pipe
+                    .query_async(&mut conn.clone())
+                    .await
+                    .context("writing link records to Redis")?;
+            }
+            PublishTarget::Embedded { store, .. } => {
+                for model in &models {
+                    store.put(link_record(model));
+                }
+            }
+        }
+    }
+    match target {
+        PublishTarget::Redis { conn, keys } => {
+            remove_stale_records(db, conn, keys, &live_keys).await?;
+            let () = redis::cmd("PUBLISH")
+                .arg(keys.invalidations())
+                .arg(INVALIDATE_ALL)
+                .query_async(&mut conn.clone())
+                .await
+                .context("announcing the resync")?;
+        }
+        PublishTarget::Embedded { redirector, .. } => redirector.invalidate_all(),
+    }
+    Ok(n_links)
+}
+
+/// Deletes link records under the prefix that are not in `live_keys`. A key is checked against
+/// SQL once more before it goes, so that a link created while the resync ran survives.
+async fn remove_stale_records(
+    db: &DatabaseConnection,
+    conn: &ConnectionManager,
+    keys: &Keys,
+    live_keys: &HashSet<String>,
+) -> anyhow::Result<()> {
+    let mut conn = conn.clone();
+    // `{prefix}:link:v1:` followed by `{domain}/{alias}`; domains never contain '/'.
+    let empty_key = keys.link("", "");
+    let key_start = empty_key.strip_suffix('/').unwrap_or(&empty_key);
+    let pattern = format!("{}*", escape_glob(key_start));
+    let mut cursor = 0u64;
+    loop {
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .query_async(&mut conn)
+            .await
+            .context("scanning link records")?;
+        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
+            let Some((domain, alias)) = key
+                .strip_prefix(key_start)
+                .and_then(|rest| rest.split_once('/'))
+            else {
+                continue;
+            };
+            let still_exists = link::Entity::find()
+                .filter(link::Column::Domain.eq(domain))
+                .filter(link::Column::Alias.eq(alias))
+                .count(db)
+                .await
+                .context("checking a stale link record")?
+                > 0;
+            if !still_exists {
+                let () = redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .context("deleting a stale link record")?;
+            }
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// `text` as a `SCAN MATCH` pattern that matches only itself.
+fn escape_glob(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
