@@ -1,0 +1,187 @@
+//! The headline benchmark: the real redirector against nginx and a bare hyper server, under the
+//! same wrk load, in interleaved rounds on one machine. See `benches/README.md`.
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use benches::options::{Options, usage};
+use benches::process::{Server, TempDir, free_loopback_port, require_tool};
+use benches::redirector::{ALIAS, RedisFixture};
+use benches::report::{Ratios, Run};
+use benches::wrk::Load;
+use benches::{baseline, http_probe, nginx, redirector};
+
+/// How to get the two tools; printed when either is missing.
+const INSTALL_HINT: &str = "apt-get install -y nginx wrk";
+
+/// Runtime threads of the redirector variants. One matches nginx's single worker; two shows how
+/// far it scales on a second core (which, on a two-core machine, it shares with wrk).
+const REDIRECTOR_THREADS: [u64; 2] = [1, 2];
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(baseline::FLAG) {
+        return run_baseline(&args[1..]);
+    }
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        print!("{}", usage());
+        return Ok(());
+    }
+    let options = Options::from_args(&args)?;
+    let nginx_path = require_tool("nginx", INSTALL_HINT)?;
+    let wrk_path = require_tool("wrk", INSTALL_HINT)?;
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build, and the hyper baseline runs from it; \
+             use `cargo run --release -p benches --bin redirect` for figures worth keeping"
+        );
+    }
+    let redirector_path = match &options.redirector_bin {
+        Some(path) => path.clone(),
+        None => redirector::build_release()?,
+    };
+
+    let run_dir = TempDir::new("openmylink-bench")?;
+    let mut fixture = RedisFixture::create(&options.redis_url)?;
+    let mut servers = vec![
+        nginx::start(&nginx_path, run_dir.path(), free_loopback_port()?)?,
+        start_baseline(options.baseline_threads)?,
+    ];
+    for threads in REDIRECTOR_THREADS {
+        servers.push(redirector::start(
+            &redirector_path,
+            &options.redis_url,
+            fixture.keys(),
+            free_loopback_port()?,
+            threads,
+        )?);
+    }
+    let path = format!("/{ALIAS}");
+    for server in &servers {
+        // Checks the answer and, for the redirectors, loads the link into the cache, so the runs
+        // measure cache hits: the steady state of a popular link.
+        http_probe::expect_redirect(server.addr, &path, nginx::LOCATION)
+            .with_context(|| format!("probing {}", server.name))?;
+    }
+
+    let load = Load {
+        threads: options.wrk_threads,
+        connections: options.connections,
+        duration: options.duration,
+    };
+    print_header(&options, &load, &path, &servers);
+    let runs = measure(&options, &load, &wrk_path, &path, &servers)?;
+    print_summary(&servers, &runs);
+
+    // Stop the servers before deleting keys, so that no late click flush recreates the stream.
+    drop(servers);
+    let n_clicks = fixture.click_count()?;
+    let n_deleted = fixture.clean_up()?;
+    println!(
+        "\nclick stream {} held {n_clicks} events; deleted {n_deleted} keys under {}:*",
+        fixture.keys().clicks(),
+        fixture.keys().prefix()
+    );
+    Ok(())
+}
+
+/// `rounds` × servers runs, alternating servers within each round so that slow drifts of the
+/// machine (thermal, other builds) affect every server alike. `runs[round][server]`.
+fn measure(
+    options: &Options,
+    load: &Load,
+    wrk: &std::path::Path,
+    path: &str,
+    servers: &[Server],
+) -> anyhow::Result<Vec<Vec<Run>>> {
+    let mut runs = Vec::new();
+    for round in 1..=options.rounds {
+        println!("\nround {round}/{}", options.rounds);
+        let mut round_runs: Vec<Run> = Vec::new();
+        for server in servers {
+            std::thread::sleep(options.settle);
+            let cpu_before = server.cpu_time()?;
+            let outcome = load.run(wrk, &format!("http://{}{path}", server.addr))?;
+            let run = Run {
+                outcome,
+                cpu: server.cpu_time()?.saturating_sub(cpu_before),
+            };
+            let versus_nginx = round_runs
+                .first()
+                .map(|reference| run.ratios(reference).line())
+                .unwrap_or_else(|| "(reference)".into());
+            println!("  {:<20} {}  {versus_nginx}", server.name, run.line());
+            round_runs.push(run);
+        }
+        runs.push(round_runs);
+    }
+    Ok(runs)
+}
+
+fn print_header(options: &Options, load: &Load, path: &str, servers: &[Server]) {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "wrk {} (against each server), {} rounds, {cores} cores on this machine",
+        load.args(&format!("http://ADDR{path}")).join(" "),
+        options.rounds,
+    );
+    for server in servers {
+        println!(
+            "  {:<20} http://{}  pid {}",
+            server.name,
+            server.addr,
+            server.pid()
+        );
+    }
+}
+
+fn print_summary(servers: &[Server], runs: &[Vec<Run>]) {
+    println!(
+        "\nsummary: median over {} rounds of each figure's ratio to nginx in the same round",
+        runs.len()
+    );
+    for (server_idx, server) in servers.iter().enumerate().skip(1) {
+        let ratios: Vec<Ratios> = runs
+            .iter()
+            .map(|round| round[server_idx].ratios(&round[0]))
+            .collect();
+        println!("  {:<20} {}", server.name, Ratios::median(&ratios).line());
+    }
+    println!("median absolute figures:");
+    for (server_idx, server) in servers.iter().enumerate() {
+        let figure = |pick: fn(&Run) -> f64| {
+            benches::report::median(runs.iter().map(|round| pick(&round[server_idx])).collect())
+        };
+        println!(
+            "  {:<20} {:>10.0} req/s  p50 {:.3}ms  p99 {:.3}ms  {:.2} us cpu/req",
+            server.name,
+            figure(|run| run.outcome.requests_per_sec),
+            figure(|run| run.outcome.p50.as_secs_f64() * 1e3),
+            figure(|run| run.outcome.p99.as_secs_f64() * 1e3),
+            figure(Run::cpu_us_per_request),
+        );
+    }
+}
+
+/// Starts this same program as the bare hyper server, in its own process so its CPU time is read
+/// apart from the harness's.
+fn start_baseline(threads: u64) -> anyhow::Result<Server> {
+    let addr = free_loopback_port()?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .arg(baseline::FLAG)
+        .arg(addr.to_string())
+        .arg(threads.to_string())
+        .stdin(Stdio::null());
+    Server::start(&format!("hyper ({threads} thr)"), command, addr)
+}
+
+/// The `--baseline-hyper <addr> <threads>` mode.
+fn run_baseline(args: &[String]) -> anyhow::Result<()> {
+    let [addr, threads] = args else {
+        anyhow::bail!("usage: redirect {} <addr> <threads>", baseline::FLAG);
+    };
+    let addr: SocketAddr = addr.parse().context("baseline address")?;
+    baseline::run(addr, threads.parse().context("baseline threads")?)
+}

@@ -1,0 +1,164 @@
+//! The system under test: the shipped `redirector` binary, pointed at the local Redis under a key
+//! prefix of its own, serving one link.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use redis::Commands;
+use shared::link::LINK_RECORD_VERSION;
+use shared::{DEFAULT_DOMAIN, Keys, LinkRecord};
+
+use crate::nginx::LOCATION;
+use crate::process::{Server, unique_suffix};
+
+/// The short path the benchmark requests.
+pub const ALIAS: &str = "bench";
+
+/// Keys deleted per `SCAN` step during clean-up.
+const SCAN_BATCH: usize = 500;
+
+/// Upper bound on `SCAN` steps, so clean-up ends even if another program keeps adding keys under
+/// the prefix. A run writes two keys; this is far beyond that.
+const MAX_SCAN_STEPS: usize = 10_000;
+
+/// Builds the release redirector (a no-op when it is up to date) and returns its path, next to
+/// this program in the target directory. `cargo run --release -p benches` has released the build
+/// lock by the time this runs, so the nested cargo does not wait on it.
+pub fn build_release() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("benches has no parent directory")?;
+    eprintln!("building the redirector: cargo build --release -p redirector");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "redirector"])
+        .current_dir(workspace)
+        .stdin(Stdio::null())
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p redirector failed ({status})");
+    }
+    // This program lives in <target>/<profile>/, so the release redirector is in
+    // <target>/release/, wherever CARGO_TARGET_DIR put <target>.
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("cannot find the target directory from this program's path")?;
+    let binary = target.join("release").join("redirector");
+    if !binary.is_file() {
+        bail!("{} is missing after the build", binary.display());
+    }
+    Ok(binary)
+}
+
+/// Starts the redirector on `addr` with `worker_threads` runtime threads, reading links under
+/// `keys`, and waits until it listens.
+pub fn start(
+    binary: &Path,
+    redis_url: &str,
+    keys: &Keys,
+    addr: SocketAddr,
+    worker_threads: u64,
+) -> anyhow::Result<Server> {
+    let mut command = Command::new(binary);
+    command
+        .env("REDIS_URL", redis_url)
+        .env("REDIS_KEY_PREFIX", keys.prefix())
+        .env("REDIRECTOR_LISTEN_ADDR", addr.to_string())
+        .env("REDIRECTOR_WORKER_THREADS", worker_threads.to_string())
+        // Errors still reach the terminal; per-request logging would measure the terminal.
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    Server::start(&format!("redirector ({worker_threads} thr)"), command, addr)
+}
+
+/// The benchmark's keys in Redis: written on creation, deleted by [`RedisFixture::clean_up`] or,
+/// failing that, on drop.
+pub struct RedisFixture {
+    connection: redis::Connection,
+    keys: Keys,
+    cleaned: bool,
+}
+
+impl RedisFixture {
+    /// Connects, picks a fresh prefix, and stores the benchmark link under it.
+    pub fn create(redis_url: &str) -> anyhow::Result<RedisFixture> {
+        let client =
+            redis::Client::open(redis_url).with_context(|| format!("opening {redis_url}"))?;
+        let mut connection = client
+            .get_connection()
+            .with_context(|| format!("connecting to {redis_url} (is Redis running?)"))?;
+        let keys = Keys::new(format!("bench-{}", unique_suffix()));
+        let () = connection
+            .set(keys.link(DEFAULT_DOMAIN, ALIAS), link_record().encode())
+            .context("writing the benchmark link")?;
+        Ok(RedisFixture {
+            connection,
+            keys,
+            cleaned: false,
+        })
+    }
+
+    /// The key names under the run's prefix.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// How many click events the redirectors have appended so far.
+    pub fn click_count(&mut self) -> anyhow::Result<u64> {
+        Ok(self.connection.xlen(self.keys.clicks())?)
+    }
+
+    /// Deletes every key under the prefix, the link and the click stream included. Call it after
+    /// the redirectors are stopped, or a late click flush recreates the stream.
+    pub fn clean_up(&mut self) -> anyhow::Result<u64> {
+        let pattern = format!("{}:*", self.keys.prefix());
+        let mut cursor: u64 = 0;
+        let mut n_deleted = 0;
+        for _ in 0..MAX_SCAN_STEPS {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(SCAN_BATCH)
+                .query(&mut self.connection)?;
+            if !batch.is_empty() {
+                n_deleted += self.connection.del::<_, u64>(&batch)?;
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.cleaned = true;
+        Ok(n_deleted)
+    }
+}
+
+impl Drop for RedisFixture {
+    fn drop(&mut self) {
+        if !self.cleaned {
+            let _ = self.clean_up();
+        }
+    }
+}
+
+/// A plain default-domain link to the same place nginx redirects to.
+pub fn link_record() -> LinkRecord {
+    LinkRecord {
+        v: LINK_RECORD_VERSION,
+        id: 1,
+        domain: DEFAULT_DOMAIN.into(),
+        alias: ALIAS.into(),
+        url: LOCATION.into(),
+        disabled: false,
+        expires_at: None,
+        expiry_redirect: None,
+    }
+}
