@@ -1,6 +1,21 @@
 //! The management tier: the REST API over SQL, the publisher that copies link records to Redis,
 //! and the stats worker that turns click events into statistics.
+//!
+//! Started with no configuration it is the whole product on one machine: SQLite, the redirector
+//! in-process on the same listener, and in-process queues instead of Redis.
 
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
 pub mod entity;
+pub mod error;
+pub mod gate;
+pub mod links;
 pub mod publish;
+pub mod rate_limit;
 pub mod stats;
+
+pub use app::{App, AppState};
+pub use config::Config;

@@ -17,6 +17,8 @@ mod m20260101_000007_create_publish_outbox;
 mod m20260101_000008_seed_default_plan;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
+/// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
+pub use sea_orm_migration::MigratorTrait;
 
 /// Every migration, oldest first. `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;

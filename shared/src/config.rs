@@ -19,7 +19,9 @@ pub struct Env;
 
 impl Source for Env {
     fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
     }
 }
 

@@ -43,7 +43,10 @@ pub fn decide<'a>(link: Option<&'a LinkRecord>, facts: &RequestFacts) -> Decisio
     if link.disabled {
         return Decision::Gone;
     }
-    if link.expires_at.is_some_and(|expires_at| facts.now_s >= expires_at) {
+    if link
+        .expires_at
+        .is_some_and(|expires_at| facts.now_s >= expires_at)
+    {
         return match link.expiry_redirect.as_deref() {
             Some(location) => Decision::Redirect {
                 status: DIRECT_STATUS,
@@ -100,15 +103,27 @@ mod tests {
         let facts = RequestFacts { now_s: NOW };
         let cases: Vec<(&str, Option<LinkRecord>, Decision)> = vec![
             ("unknown alias", None, Decision::NotFound),
-            ("plain link", with(|_| {}), redirect("https://dest.example/", true)),
+            (
+                "plain link",
+                with(|_| {}),
+                redirect("https://dest.example/", true),
+            ),
             ("disabled", with(|l| l.disabled = true), Decision::Gone),
             (
                 "expiry in the future",
                 with(|l| l.expires_at = Some(NOW + 1)),
                 redirect("https://dest.example/", true),
             ),
-            ("expired now", with(|l| l.expires_at = Some(NOW)), Decision::Gone),
-            ("expired", with(|l| l.expires_at = Some(NOW - 60)), Decision::Gone),
+            (
+                "expired now",
+                with(|l| l.expires_at = Some(NOW)),
+                Decision::Gone,
+            ),
+            (
+                "expired",
+                with(|l| l.expires_at = Some(NOW - 60)),
+                Decision::Gone,
+            ),
             (
                 "expired with an expiry redirect",
                 with(|l| {

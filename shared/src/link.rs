@@ -130,7 +130,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_tolerated_and_other_versions_refused() {
-        let newer_field = br#"{"v":1,"id":1,"domain":"","alias":"a","url":"https://a.example","later":[1]}"#;
+        let newer_field =
+            br#"{"v":1,"id":1,"domain":"","alias":"a","url":"https://a.example","later":[1]}"#;
         assert_eq!(LinkRecord::decode(newer_field).unwrap().alias, "a");
         let v2 = br#"{"v":2,"id":1,"domain":"","alias":"a","url":"https://a.example"}"#;
         assert!(matches!(

@@ -6,7 +6,8 @@ use std::time::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::sync::Arc;
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::{PublishError, PublishTarget, link_record};
@@ -39,12 +40,34 @@ pub struct Publisher {
 pub struct PublisherHandle {
     /// The other end is the publisher task's wait; a wake-up while it is busy is remembered.
     wake: Arc<Notify>,
+    /// Tickets handed to [`PublisherHandle::publish_now`] callers, counting up.
+    requested: Arc<AtomicU64>,
+    /// The publisher's report: the highest ticket whose drain has finished, and whether that
+    /// drain emptied the outbox.
+    drained: watch::Receiver<(u64, bool)>,
 }
 
 impl PublisherHandle {
     /// Asks the publisher to drain now, typically right after a commit that enqueued rows.
     pub fn notify(&self) {
         self.wake.notify_one();
+    }
+
+    /// Wakes the publisher and waits, at most `within`, for a drain that started after this call
+    /// to finish. Returns whether everything committed before the call has been published.
+    ///
+    /// Handlers call it after a commit so that a link can be followed as soon as its creation is
+    /// answered. When the target is away the wait ends at the failed attempt, not at `within`:
+    /// the write is committed and the outbox retries it in the background.
+    pub async fn publish_now(&self, within: Duration) -> bool {
+        let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.notify();
+        let mut drained = self.drained.clone();
+        let waited = tokio::time::timeout(within, drained.wait_for(|(seen, _)| *seen >= ticket));
+        match waited.await {
+            Ok(Ok(report)) => report.1,
+            _ => false,
+        }
     }
 }
 
@@ -72,17 +95,34 @@ impl Publisher {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> (PublisherHandle, JoinHandle<()>) {
         let wake = Arc::new(Notify::new());
-        let handle = PublisherHandle { wake: wake.clone() };
+        let requested = Arc::new(AtomicU64::new(0));
+        let (drained_tx, drained) = watch::channel((0, true));
+        let handle = PublisherHandle {
+            wake: wake.clone(),
+            requested: requested.clone(),
+            drained,
+        };
         let publisher = Publisher::new(db, target);
-        let task = tokio::spawn(async move { publisher.run(wake, shutdown).await });
+        let task =
+            tokio::spawn(async move { publisher.run(wake, requested, drained_tx, shutdown).await });
         (handle, task)
     }
 
-    async fn run(self, wake: Arc<Notify>, shutdown: impl Future<Output = ()>) {
+    async fn run(
+        self,
+        wake: Arc<Notify>,
+        requested: Arc<AtomicU64>,
+        drained: watch::Sender<(u64, bool)>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
         let mut n_failures = 0u32;
         loop {
+            // Every ticket handed out before this load was asked for after its commit, so this
+            // drain covers its rows.
+            let ticket = requested.load(Ordering::SeqCst);
             let report = self.drain_logged().await;
+            drained.send_replace((ticket, !report.failed));
             let wait = if report.failed {
                 n_failures = n_failures.saturating_add(1);
                 backoff(n_failures)

@@ -1,0 +1,54 @@
+//! The `/api` operations, one `#[OpenApi]` struct per tag. Handlers only translate requests and
+//! responses; the rules live in the service modules (`accounts`, `links`).
+
+pub mod account;
+pub mod links;
+
+use poem_openapi::auth::ApiKey;
+use poem_openapi::{Object, SecurityScheme, Tags};
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// The calling user's account.
+    Account,
+    /// Short links and their statistics.
+    Links,
+}
+
+/// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:
+/// `Token KEY` and a bare `KEY`). The gate checks it before any operation runs; this parameter
+/// only documents it.
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "Authorization", key_in = "header")]
+pub struct ApiKeyAuth(
+    /// The raw header value.
+    pub ApiKey,
+);
+
+/// `{"error": 0, "message": "..."}`.
+#[derive(Debug, Object)]
+pub struct MessageResponse {
+    /// Always `0`.
+    pub error: i32,
+    /// What was done.
+    pub message: String,
+}
+
+impl MessageResponse {
+    /// A success with `message`.
+    pub fn new(message: impl Into<String>) -> MessageResponse {
+        MessageResponse {
+            error: 0,
+            message: message.into(),
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, the API's timestamp format (UTC).
+pub fn format_timestamp(at: &chrono::NaiveDateTime) -> String {
+    at.format(TIMESTAMP_FORMAT).to_string()
+}
+
+/// The API's timestamp format.
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";

@@ -1,0 +1,217 @@
+//! API credentials: reading them from the `Authorization` header, looking them up by hash, and
+//! the first admin account of a fresh installation.
+//!
+//! Keys are long random strings, so one SHA-256 is enough to store them safely: a lookup hashes
+//! the presented key and finds the row by that hash, never by comparing plain text.
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, TransactionTrait,
+};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use crate::entity::{api_key, plan, user};
+
+/// Length of generated account keys: 32 letters and digits, about 190 bits.
+pub const GENERATED_KEY_LEN: usize = 32;
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user the credential belongs to.
+    pub user: user::Model,
+    /// The hash of the presented credential: the rate-limit bucket.
+    pub key_hash: String,
+    /// Requests per minute allowed by the caller's plan, when it sets one.
+    pub plan_rate_limit: Option<u32>,
+}
+
+/// Why a credential was refused; each maps to one of the reference's 403 messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credential, or an unknown one.
+    InvalidKey,
+    /// The user is banned, or the plan lacks API access.
+    NoApiPermission,
+    /// The account is not activated.
+    Inactive,
+}
+
+/// The credential in an `Authorization` value: `Bearer KEY`, `Token KEY` or a bare `KEY`.
+pub fn credential(header_value: &str) -> Option<&str> {
+    let value = header_value.trim();
+    let key = match value.split_once(char::is_whitespace) {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") =>
+        {
+            rest.trim()
+        }
+        Some(_) => return None,
+        None if value.eq_ignore_ascii_case("bearer") || value.eq_ignore_ascii_case("token") => {
+            return None;
+        }
+        None => value,
+    };
+    (!key.is_empty()).then_some(key)
+}
+
+/// Lowercase hex SHA-256 of a key, as stored in `api_keys.key_hash`.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new random account key.
+pub fn generate_key() -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(GENERATED_KEY_LEN)
+        .map(char::from)
+        .collect()
+}
+
+/// Finds the caller behind `key`, or says why it is refused.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    key: &str,
+) -> Result<Result<Caller, Refusal>, DbErr> {
+    let key_hash = hash_key(key);
+    let Some((_, Some(user))) = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(&key_hash))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+    else {
+        return Ok(Err(Refusal::InvalidKey));
+    };
+    if user.banned {
+        return Ok(Err(Refusal::NoApiPermission));
+    }
+    if !user.active {
+        return Ok(Err(Refusal::Inactive));
+    }
+    let plan = match user.plan_id {
+        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
+        None => None,
+    };
+    if !user.is_admin
+        && !plan
+            .as_ref()
+            .is_some_and(|plan| feature_enabled(plan, "api"))
+    {
+        return Ok(Err(Refusal::NoApiPermission));
+    }
+    let plan_rate_limit = plan
+        .as_ref()
+        .and_then(|plan| plan.api_rate)
+        .and_then(|rate| u32::try_from(rate).ok())
+        .filter(|rate| *rate > 0);
+    Ok(Ok(Caller {
+        user,
+        key_hash,
+        plan_rate_limit,
+    }))
+}
+
+/// Whether a plan's `limits` map has `{feature: {"enabled": "1"}}` (or `true` / `1`).
+pub fn feature_enabled(plan: &plan::Model, feature: &str) -> bool {
+    let Ok(limits) = serde_json::from_str::<serde_json::Value>(&plan.limits) else {
+        return false;
+    };
+    match &limits[feature]["enabled"] {
+        serde_json::Value::String(flag) => flag == "1" || flag == "true",
+        serde_json::Value::Bool(flag) => *flag,
+        serde_json::Value::Number(flag) => flag.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+/// A numeric entry of a plan's `limits` map (`links`, `clicks`, `retention`), as a number or a
+/// numeric string; `None` when absent or not a number.
+pub fn feature_limit(plan: &plan::Model, key: &str) -> Option<u64> {
+    let limits = serde_json::from_str::<serde_json::Value>(&plan.limits).ok()?;
+    match &limits[key] {
+        serde_json::Value::Number(number) => number.as_u64(),
+        serde_json::Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// On a database without users, creates the first admin with `initial_key`, or with a generated
+/// key that is returned so the caller can print it once. Returns `None` when users exist.
+pub async fn bootstrap_admin(
+    db: &DatabaseConnection,
+    initial_key: Option<&SecretString>,
+) -> Result<Option<String>, DbErr> {
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let key = initial_key
+        .map(|key| key.expose_secret().to_owned())
+        .unwrap_or_else(generate_key);
+    let default_plan = plan::Entity::find()
+        .filter(plan::Column::IsDefault.eq(true))
+        .one(db)
+        .await?;
+    let txn = db.begin().await?;
+    let now = chrono::Utc::now().naive_utc();
+    let admin = user::ActiveModel {
+        email: Set("admin@localhost".to_owned()),
+        username: Set("admin".to_owned()),
+        is_admin: Set(true),
+        pro: Set(true),
+        active: Set(true),
+        banned: Set(false),
+        plan_id: Set(default_plan.map(|plan| plan.id)),
+        registered: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    api_key::ActiveModel {
+        user_id: Set(admin.id),
+        key_hash: Set(hash_key(&key)),
+        kind: Set("account".to_owned()),
+        description: Set("Account key".to_owned()),
+        permissions: Set(r#"["all"]"#.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_header_form_yields_the_key() {
+        fn check(header: &str, expected: Option<&str>) {
+            assert_eq!(credential(header), expected, "{header:?}");
+        }
+        check("Bearer abc", Some("abc"));
+        check("bearer   abc ", Some("abc"));
+        check("Token abc", Some("abc"));
+        check("abc", Some("abc"));
+        check("  ", None);
+        check("Bearer ", None);
+        check("Basic dXNlcjpwYXNz", None);
+    }
+
+    #[test]
+    fn keys_hash_to_lowercase_hex_sha256() {
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let key = generate_key();
+        assert_eq!(key.len(), GENERATED_KEY_LEN);
+        assert!(key.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(key, generate_key());
+    }
+}

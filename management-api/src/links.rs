@@ -1,0 +1,494 @@
+//! Link rules: create, list, read, update and delete a caller's links (REFERENCE §6), each write
+//! committed together with its outbox row so the redirect tier always learns of it.
+
+pub mod alias;
+pub mod validate;
+
+use chrono::{NaiveDateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
+
+use crate::app::AppState;
+use crate::auth::feature_limit;
+use crate::entity::{link, plan, user};
+use crate::error::{ApiError, messages};
+use crate::publish;
+
+/// Attempts at a free generated alias before giving up; each collision is a 1 in ~10^10 event
+/// until the namespace fills, and after [`GROW_AFTER_ATTEMPTS`] the alias gets longer.
+const GENERATE_ATTEMPTS: usize = 8;
+
+/// Collisions after which generated aliases grow by one character.
+const GROW_AFTER_ATTEMPTS: usize = 3;
+
+/// How long a write waits for its record to reach the link store before answering. Publishing
+/// takes milliseconds; when the store is away the write is still committed and retried.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Every field `url/add` and `url/:id/update` read, as sent.
+#[derive(Debug, Default, Clone)]
+pub struct LinkInput {
+    /// Destination.
+    pub url: Option<String>,
+    /// Custom alias.
+    pub custom: Option<String>,
+    /// Redirect mode.
+    pub link_type: Option<String>,
+    /// Visitor password.
+    pub password: Option<String>,
+    /// Branded or system domain.
+    pub domain: Option<String>,
+    /// Expiry timestamp.
+    pub expiry: Option<String>,
+    /// `public` or `private` (create only).
+    pub status: Option<String>,
+    /// Private note (create only).
+    pub description: Option<String>,
+    /// Social-preview title.
+    pub metatitle: Option<String>,
+    /// Social-preview description.
+    pub metadescription: Option<String>,
+    /// Social-preview image URL.
+    pub metaimage: Option<String>,
+    /// Pixel ids.
+    pub pixels: Option<Vec<i64>>,
+    /// Channel id.
+    pub channel: Option<i64>,
+    /// Campaign id.
+    pub campaign: Option<i64>,
+    /// `(location, link)` pairs.
+    pub geotarget: Option<Vec<(String, String)>>,
+    /// `(device, link)` pairs.
+    pub devicetarget: Option<Vec<(String, String)>>,
+    /// `(language, link)` pairs.
+    pub languagetarget: Option<Vec<(String, String)>>,
+    /// `(name, value)` pairs.
+    pub parameters: Option<Vec<(String, String)>>,
+    /// Deep-link settings.
+    pub deeplink: Option<DeepLinkInput>,
+}
+
+/// The `deeplink` object.
+#[derive(Debug, Default, Clone)]
+pub struct DeepLinkInput {
+    /// App Store URL.
+    pub apple: Option<String>,
+    /// Play Store URL.
+    pub google: Option<String>,
+    /// Derive app links from the destination.
+    pub auto: bool,
+}
+
+/// `GET /api/urls` filters, already defaulted.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Items per page, at least 1.
+    pub per_page: u64,
+    /// 1-based page.
+    pub page: u64,
+    /// Most clicked first instead of newest first.
+    pub by_clicks: bool,
+    /// Case-insensitive keyword.
+    pub keyword: Option<String>,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn alias_taken() -> ApiError {
+    ApiError::conflict(
+        "alias_taken",
+        "That alias is taken. Please choose another one.",
+    )
+}
+
+fn link_missing() -> ApiError {
+    ApiError::not_found("link_not_found", messages::LINK_MISSING)
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn pairs_or_none(
+    pairs: Option<&Vec<(String, String)>>,
+    encode: fn(&[(String, String)]) -> Option<String>,
+) -> Option<String> {
+    pairs.and_then(|pairs| encode(pairs))
+}
+
+/// An expiry when one was sent (empty counts as none), checked to be in the future.
+fn optional_expiry(
+    raw: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, ApiError> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        Some(raw) => validate::expiry(raw, now).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The argon2 hash of a visitor password when one was sent (empty counts as none).
+fn optional_password_hash(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw.filter(|password| !password.is_empty()) {
+        Some(password) => crate::accounts::hash_password(password).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The domain key a link is stored under. Only the default domain exists until branded domains
+/// are managed; an unknown domain silently falls back to it, as the reference does.
+fn domain_key(state: &AppState, requested: Option<&str>) -> String {
+    let default_host = state.short_urls.default_host();
+    match requested.map(shared::normalize_host) {
+        Some(host) if !host.is_empty() && host != default_host => {
+            tracing::debug!(domain = %host, "unknown domain; using the default host");
+            String::new()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Checks the link quota of the caller's plan (`limits.links`, 0 = unlimited; admins exempt).
+async fn check_quota(db: &DatabaseConnection, owner: &user::Model) -> Result<(), ApiError> {
+    if owner.is_admin {
+        return Ok(());
+    }
+    let Some(plan_id) = owner.plan_id else {
+        return Ok(());
+    };
+    let Some(plan) = plan::Entity::find_by_id(plan_id).one(db).await? else {
+        return Ok(());
+    };
+    let Some(max_links) = feature_limit(&plan, "links").filter(|max| *max > 0) else {
+        return Ok(());
+    };
+    let n_links = link::Entity::find()
+        .filter(link::Column::UserId.eq(owner.id))
+        .count(db)
+        .await?;
+    if n_links >= max_links {
+        return Err(ApiError::forbidden(
+            "link_quota",
+            "You have reached your maximum links limit. Please upgrade to another plan.",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a link for `owner`.
+pub async fn create(
+    state: &AppState,
+    owner: &user::Model,
+    input: LinkInput,
+) -> Result<link::Model, ApiError> {
+    let now = now();
+    let own_hosts = [state.short_urls.default_host()];
+    let url = validate::destination(input.url.as_deref(), &own_hosts)?;
+    let expiry = optional_expiry(input.expiry.as_deref(), now)?;
+    let custom = match input.custom.as_deref().filter(|raw| !raw.trim().is_empty()) {
+        Some(raw) => Some(validate::custom_alias(raw)?),
+        None => None,
+    };
+    let meta_image = validate::meta_image(input.metaimage.as_deref().unwrap_or_default())?;
+    let password_hash = optional_password_hash(input.password.as_deref())?;
+    check_quota(&state.db, owner).await?;
+    let deeplink = input.deeplink.as_ref().and_then(|deeplink| {
+        validate::deeplink(
+            deeplink.apple.as_deref(),
+            deeplink.google.as_deref(),
+            deeplink.auto,
+            true,
+        )
+    });
+    let template = link::ActiveModel {
+        user_id: Set(owner.id),
+        domain: Set(domain_key(state, input.domain.as_deref())),
+        custom_alias: Set(custom.is_some()),
+        url: Set(url),
+        link_type: Set(input
+            .link_type
+            .as_deref()
+            .and_then(validate::link_type)
+            .unwrap_or_else(|| "direct".to_owned())),
+        password_hash: Set(password_hash),
+        expiry: Set(expiry),
+        status: Set(validate::status(input.status.as_deref()).to_owned()),
+        description: Set(input.description.unwrap_or_default()),
+        meta_title: Set(input.metatitle.unwrap_or_default().trim().to_owned()),
+        meta_description: Set(input.metadescription.unwrap_or_default().trim().to_owned()),
+        meta_image: Set(meta_image),
+        // Pixels, channels and campaigns are resources of their own; until they exist every id
+        // is unknown, and unknown ids are skipped as the reference does.
+        pixels: Set("[]".to_owned()),
+        channels: Set("[]".to_owned()),
+        campaign_id: Set(None),
+        geotarget: Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget)),
+        devicetarget: Set(pairs_or_none(
+            input.devicetarget.as_ref(),
+            validate::devicetarget,
+        )),
+        languagetarget: Set(pairs_or_none(
+            input.languagetarget.as_ref(),
+            validate::languagetarget,
+        )),
+        parameters: Set(pairs_or_none(
+            input.parameters.as_ref(),
+            validate::parameters,
+        )),
+        deeplink: Set(deeplink),
+        clicks: Set(0),
+        unique_clicks: Set(0),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let mut alias_len = alias::GENERATED_LEN;
+    for attempt in 0..GENERATE_ATTEMPTS {
+        let alias = match &custom {
+            Some(custom) => custom.clone(),
+            None => alias::generate(alias_len),
+        };
+        match insert_link(state, template.clone(), &alias).await {
+            Ok(model) => return Ok(model),
+            Err(err) if is_unique_violation(&err) => {
+                if custom.is_some() {
+                    return Err(alias_taken());
+                }
+                if attempt + 1 >= GROW_AFTER_ATTEMPTS {
+                    alias_len += 1;
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::internal(
+        "no free generated alias after several attempts",
+    ))
+}
+
+async fn insert_link(
+    state: &AppState,
+    mut template: link::ActiveModel,
+    alias: &str,
+) -> Result<link::Model, DbErr> {
+    template.alias = Set(alias.to_owned());
+    let txn = state.db.begin().await?;
+    let model = template.insert(&txn).await?;
+    publish::enqueue(&txn, &model.domain, &model.alias).await?;
+    txn.commit().await?;
+    state.publisher.publish_now(PUBLISH_WAIT).await;
+    Ok(model)
+}
+
+/// The caller's link `id`; another user's link answers exactly like a missing one.
+pub async fn owned(
+    db: &DatabaseConnection,
+    user_id: i64,
+    id: i64,
+) -> Result<link::Model, ApiError> {
+    link::Entity::find_by_id(id)
+        .filter(link::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(link_missing)
+}
+
+/// One page of the caller's links and the number of links matching in all.
+pub async fn list(
+    db: &DatabaseConnection,
+    user_id: i64,
+    query: &ListQuery,
+) -> Result<(u64, Vec<link::Model>), ApiError> {
+    let mut select = link::Entity::find().filter(link::Column::UserId.eq(user_id));
+    if let Some(keyword) = query
+        .keyword
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        let escaped = keyword
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let mut any = Condition::any();
+        for column in [
+            link::Column::Url,
+            link::Column::Alias,
+            link::Column::MetaTitle,
+        ] {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col((link::Entity, column))))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
+            );
+        }
+        select = select.filter(any);
+    }
+    select = if query.by_clicks {
+        select
+            .order_by_desc(link::Column::Clicks)
+            .order_by_desc(link::Column::Id)
+    } else {
+        select
+            .order_by_desc(link::Column::CreatedAt)
+            .order_by_desc(link::Column::Id)
+    };
+    let paginator = select.paginate(db, query.per_page);
+    let total = paginator.num_items().await?;
+    let links = paginator.fetch_page(query.page - 1).await?;
+    Ok((total, links))
+}
+
+/// The caller's link behind a full short URL (`GET /api/urls?short=`).
+pub async fn by_short_url(
+    state: &AppState,
+    user_id: i64,
+    short: &str,
+) -> Result<link::Model, ApiError> {
+    let invalid =
+        || ApiError::not_found("invalid_short_url", "Invalid short url. Please try again.");
+    let url = url::Url::parse(short.trim()).map_err(|_| invalid())?;
+    let host = shared::normalize_host(&url[url::Position::BeforeHost..url::Position::AfterPort]);
+    let alias = url.path().trim_matches('/');
+    if alias.is_empty() {
+        return Err(invalid());
+    }
+    let domain = if host == state.short_urls.default_host() {
+        String::new()
+    } else {
+        host
+    };
+    let model = link::Entity::find()
+        .filter(link::Column::Domain.eq(domain))
+        .filter(link::Column::Alias.eq(alias))
+        .one(&state.db)
+        .await?
+        .ok_or_else(invalid)?;
+    if model.user_id != user_id {
+        return Err(ApiError::forbidden(
+            "short_url_not_permitted",
+            "You do not have the permission to access this short url.",
+        ));
+    }
+    Ok(model)
+}
+
+/// Applies `PUT /api/url/:id/update` with the reference's semantics (REFERENCE §6.5): fields
+/// that are omitted keep their value for `url`, `custom`, `type`, `metatitle`, `metadescription`,
+/// `metaimage` and `deeplink`; every other field is replaced by what was sent, so omitting it
+/// clears it; the description is cleared and the link becomes private.
+pub async fn update(
+    state: &AppState,
+    owner: &user::Model,
+    id: i64,
+    input: LinkInput,
+) -> Result<link::Model, ApiError> {
+    let current = owned(&state.db, owner.id, id).await?;
+    let now = now();
+    let mut active: link::ActiveModel = current.clone().into();
+    if input
+        .url
+        .as_deref()
+        .is_some_and(|url| !url.trim().is_empty())
+    {
+        let own_hosts = [state.short_urls.default_host()];
+        active.url = Set(validate::destination(input.url.as_deref(), &own_hosts)?);
+    }
+    if let Some(raw) = input.custom.as_deref().filter(|raw| !raw.trim().is_empty()) {
+        let custom = validate::custom_alias(raw)?;
+        if custom != current.alias {
+            active.alias = Set(custom);
+            active.custom_alias = Set(true);
+        }
+    }
+    if let Some(link_type) = input.link_type.as_deref().and_then(validate::link_type) {
+        active.link_type = Set(link_type);
+    }
+    if let Some(title) = input.metatitle {
+        active.meta_title = Set(title.trim().to_owned());
+    }
+    if let Some(description) = input.metadescription {
+        active.meta_description = Set(description.trim().to_owned());
+    }
+    if let Some(image) = input.metaimage {
+        active.meta_image = Set(validate::meta_image(&image)?);
+    }
+    if let Some(deeplink) = &input.deeplink {
+        active.deeplink = Set(validate::deeplink(
+            deeplink.apple.as_deref(),
+            deeplink.google.as_deref(),
+            deeplink.auto,
+            false,
+        ));
+    }
+    active.expiry = Set(optional_expiry(input.expiry.as_deref(), now)?);
+    active.password_hash = Set(optional_password_hash(input.password.as_deref())?);
+    active.domain = Set(domain_key(state, input.domain.as_deref()));
+    active.pixels = Set("[]".to_owned());
+    active.campaign_id = Set(None);
+    active.geotarget = Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget));
+    active.devicetarget = Set(pairs_or_none(
+        input.devicetarget.as_ref(),
+        validate::devicetarget,
+    ));
+    active.languagetarget = Set(pairs_or_none(
+        input.languagetarget.as_ref(),
+        validate::languagetarget,
+    ));
+    active.parameters = Set(pairs_or_none(
+        input.parameters.as_ref(),
+        validate::parameters,
+    ));
+    active.description = Set(String::new());
+    active.status = Set("private".to_owned());
+    active.updated_at = Set(now);
+
+    let write = async {
+        let txn = state.db.begin().await?;
+        let model = active.update(&txn).await?;
+        publish::enqueue(&txn, &current.domain, &current.alias).await?;
+        if (model.domain.as_str(), model.alias.as_str())
+            != (current.domain.as_str(), current.alias.as_str())
+        {
+            publish::enqueue(&txn, &model.domain, &model.alias).await?;
+        }
+        txn.commit().await?;
+        Ok::<_, DbErr>(model)
+    };
+    let model = write.await.map_err(|err| {
+        if is_unique_violation(&err) {
+            alias_taken()
+        } else {
+            ApiError::from(err)
+        }
+    })?;
+    state.publisher.publish_now(PUBLISH_WAIT).await;
+    Ok(model)
+}
+
+/// Deletes the caller's link `id`; its record leaves the redirect tier through the outbox.
+pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), ApiError> {
+    let current = owned(&state.db, user_id, id).await?;
+    let txn = state.db.begin().await?;
+    let result = link::Entity::delete_by_id(current.id)
+        .filter(link::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "link_not_deleted",
+            "An error occurred and the link was not deleted.",
+        ));
+    }
+    publish::enqueue(&txn, &current.domain, &current.alias).await?;
+    txn.commit().await?;
+    state.publisher.publish_now(PUBLISH_WAIT).await;
+    Ok(())
+}

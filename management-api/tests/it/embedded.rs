@@ -1,0 +1,178 @@
+//! The embedded default: one process, SQLite, the redirector on the API's listener.
+
+use std::time::Duration;
+
+use serde_json::json;
+use test_support::sql::TestDb;
+
+use crate::support::{ADMIN_KEY, TestApp, eventually};
+
+#[tokio::test]
+async fn a_shortened_link_redirects_and_its_click_is_counted() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    let created = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://example.com/spring", "custom": "spring"}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(created.body["error"], 0);
+    let id = created.body["id"].as_i64().unwrap();
+    let short_url = created.body["shorturl"].as_str().unwrap().to_owned();
+    assert_eq!(
+        short_url,
+        format!("http://localhost:{}/spring", app.addr.port())
+    );
+
+    let visit = app.visit(&app.url("/spring")).await;
+    assert_eq!(visit.status(), 302);
+    assert_eq!(visit.headers()["location"], "https://example.com/spring");
+
+    let details = app.wait_for_clicks(ADMIN_KEY, id, 1).await;
+    assert_eq!(details.body["data"]["clicks"], 1, "{:?}", details.body);
+    assert_eq!(details.body["data"]["uniqueClicks"], 1);
+    assert_eq!(
+        details.body["details"]["longurl"],
+        "https://example.com/spring"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn updates_and_deletes_reach_the_redirect_at_once() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    let created = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://one.example/", "custom": "moving"}),
+        )
+        .await;
+    let id = created.body["id"].as_i64().unwrap();
+    assert_eq!(
+        app.visit(&app.url("/moving")).await.headers()["location"],
+        "https://one.example/"
+    );
+
+    let updated = app
+        .update_link(ADMIN_KEY, id, json!({"url": "https://two.example/"}))
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            app.visit(&app.url("/moving")).await.headers()["location"] == "https://two.example/"
+        })
+        .await,
+        "the new destination is served within a second"
+    );
+
+    let renamed = app
+        .update_link(ADMIN_KEY, id, json!({"custom": "moved"}))
+        .await;
+    assert_eq!(
+        renamed.body["shorturl"],
+        app.url("/moved").replace("127.0.0.1", "localhost")
+    );
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            app.visit(&app.url("/moving")).await.status() == 404
+                && app.visit(&app.url("/moved")).await.status() == 302
+        })
+        .await,
+        "the old alias stops and the new one starts"
+    );
+
+    let deleted = app.delete_link(ADMIN_KEY, id).await;
+    assert_eq!(
+        deleted.body["message"],
+        "Link has been successfully deleted."
+    );
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            app.visit(&app.url("/moved")).await.status() == 404
+        })
+        .await
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_link_no_longer_redirects() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    let expiry = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let created = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://soon.example/", "custom": "soon", "expiry": expiry}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(app.visit(&app.url("/soon")).await.status(), 302);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            app.visit(&app.url("/soon")).await.status() == 410
+        })
+        .await,
+        "the link answers 410 once expired"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn links_survive_a_restart_and_the_first_key_is_kept() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    app.create_link(
+        ADMIN_KEY,
+        json!({"url": "https://kept.example/", "custom": "kept"}),
+    )
+    .await;
+    app.stop().await;
+    let app = TestApp::builder()
+        .var("INITIAL_API_KEY", "another-key-that-is-ignored")
+        .spawn(&db)
+        .await;
+    assert_eq!(app.visit(&app.url("/kept")).await.status(), 302);
+    assert_eq!(app.get("/api/account", ADMIN_KEY).await.status, 200);
+    assert_eq!(
+        app.get("/api/account", "another-key-that-is-ignored")
+            .await
+            .status,
+        403
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_docs_and_the_openapi_document_are_served() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    assert_eq!(app.visit(&app.url("/healthz")).await.status(), 200);
+    assert_eq!(app.visit(&app.url("/readyz")).await.status(), 200);
+    let docs = app.visit(&app.url("/docs")).await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+    let spec: serde_json::Value = app
+        .visit(&app.url("/api/openapi.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/account",
+        "/account/update",
+        "/url/add",
+        "/urls",
+        "/url/{id}",
+        "/url/{id}/update",
+        "/url/{id}/delete",
+    ] {
+        assert!(spec["paths"][path].is_object(), "{path} is documented");
+    }
+    app.stop().await;
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the management tier over real sockets: the embedded default on SQLite,
+//! and the split deployment on PostgreSQL and Redis with standalone redirectors.
+
+mod account;
+mod auth;
+mod embedded;
+mod links;
+mod split;
+mod support;
