@@ -109,9 +109,27 @@ impl RedisFixture {
         &self.keys
     }
 
-    /// How many click events the redirectors have appended so far.
+    /// How many click events the redirectors have appended so far: the events of every stream
+    /// entry (each entry is one batch), read a page of entries at a time.
     pub fn click_count(&mut self) -> anyhow::Result<u64> {
-        Ok(self.connection.xlen(self.keys.clicks())?)
+        const PAGE: usize = 100;
+        let mut n_events = 0u64;
+        let mut start = "-".to_owned();
+        loop {
+            let reply: redis::streams::StreamRangeReply =
+                self.connection
+                    .xrange_count(self.keys.clicks(), &start, "+", PAGE)?;
+            for entry in &reply.ids {
+                let batch: Vec<u8> = entry
+                    .get(shared::redis_keys::CLICK_BATCH_FIELD)
+                    .unwrap_or_default();
+                n_events += shared::click_event::decode_batch(&batch).count() as u64;
+            }
+            match reply.ids.last() {
+                Some(last) if reply.ids.len() == PAGE => start = format!("({}", last.id),
+                _ => return Ok(n_events),
+            }
+        }
     }
 
     /// Deletes every key under the prefix, the link and the click stream included. Call it after

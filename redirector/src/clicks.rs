@@ -1,16 +1,22 @@
-//! The click writer: drains the bounded click queue into the Redis click stream, in batches of one
-//! pipelined transaction each, and holds on to a batch while Redis is away.
+//! The click writer: drains the bounded click queue into the Redis click stream, one stream entry
+//! per batch of events, and holds on to a batch while Redis is away.
 
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use shared::ClickEvent;
-use shared::redis_keys::CLICK_FIELD;
+use shared::click_event::push_to_batch;
+use shared::redis_keys::CLICK_BATCH_FIELD;
 use tokio::sync::{mpsc, oneshot};
 
-/// Events per pipelined write: large enough to amortise the round trip at high rates, small
-/// enough that one write stays well under a millisecond of Redis time.
+/// Events per stream entry: large enough that the per-entry costs (the `XADD`, the stats
+/// worker's acknowledgement) vanish at high rates, small enough that an entry stays around 100 KB.
 pub const MAX_BATCH: usize = 512;
+/// How long the first event of a batch waits for company before the batch is written. At
+/// thousands of clicks per second this turns one `XADD` per click into one per few hundred, and
+/// keeps the writer asleep (so redirects do not have to wake it); a click reaches the stream at
+/// most this much later.
+const LINGER: Duration = Duration::from_millis(20);
 /// First wait before retrying a failed write.
 const RETRY_MIN_DELAY: Duration = Duration::from_millis(100);
 /// Longest wait between retries, so clicks resume within seconds of Redis coming back.
@@ -43,18 +49,28 @@ impl ClickWriter {
     /// Writes events until the queue closes or `shutdown` fires, then flushes whatever is still
     /// queued. The caller bounds the flush with a timeout.
     pub async fn run(mut self, mut shutdown: oneshot::Receiver<()>) {
-        let mut batch: Vec<Vec<u8>> = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Batch::default();
+        // Set when shutdown fires during a linger; the receiver must not be polled again then.
+        let mut stopping = false;
         loop {
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
                 event = self.receiver.recv() => match event {
-                    Some(event) => batch.push(event.encode()),
+                    Some(event) => batch.push(&event),
                     None => break,
                 },
             }
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => stopping = true,
+                () = tokio::time::sleep(LINGER) => {}
+            }
             self.fill(&mut batch);
             self.write_until_done(&mut batch).await;
+            if stopping {
+                break;
+            }
         }
         self.receiver.close();
         loop {
@@ -68,17 +84,17 @@ impl ClickWriter {
     }
 
     /// Adds whatever is already queued, without waiting, up to [`MAX_BATCH`].
-    fn fill(&mut self, batch: &mut Vec<Vec<u8>>) {
-        while batch.len() < MAX_BATCH {
+    fn fill(&mut self, batch: &mut Batch) {
+        while batch.n_events < MAX_BATCH {
             match self.receiver.try_recv() {
-                Ok(event) => batch.push(event.encode()),
+                Ok(event) => batch.push(&event),
                 Err(_) => break,
             }
         }
     }
 
     /// Writes `batch`, retrying with capped backoff while Redis fails; empties it on success.
-    async fn write_until_done(&mut self, batch: &mut Vec<Vec<u8>>) {
+    async fn write_until_done(&mut self, batch: &mut Batch) {
         let mut delay = RETRY_MIN_DELAY;
         let mut failures = 0u32;
         loop {
@@ -95,7 +111,7 @@ impl ClickWriter {
                     if failures == 1 || failures.is_power_of_two() {
                         tracing::warn!(
                             error = %err,
-                            clicks.batch = batch.len(),
+                            clicks.batch = batch.n_events,
                             clicks.failures = failures,
                             "cannot write click events; retrying"
                         );
@@ -107,16 +123,40 @@ impl ClickWriter {
         }
     }
 
-    /// One `MULTI`/`EXEC` of `XADD {stream} * e <event>` per event: all of the batch or none.
+    /// One `XADD {stream} * b <batch>`: a single command, so all of the batch lands or none.
     /// No `MAXLEN`: entries the stats worker has not read yet must never be trimmed.
-    async fn write(&mut self, batch: &[Vec<u8>]) -> redis::RedisResult<()> {
-        let mut pipeline = redis::pipe();
-        pipeline.atomic();
-        for event in batch {
-            pipeline
-                .xadd(&self.stream_key, "*", &[(CLICK_FIELD, event.as_slice())])
-                .ignore();
-        }
-        pipeline.query_async::<()>(&mut self.connection).await
+    async fn write(&mut self, batch: &Batch) -> redis::RedisResult<()> {
+        redis::cmd("XADD")
+            .arg(&self.stream_key)
+            .arg("*")
+            .arg(CLICK_BATCH_FIELD)
+            .arg(batch.bytes.as_slice())
+            .query_async::<redis::Value>(&mut self.connection)
+            .await
+            .map(drop)
+    }
+}
+
+/// Events encoded one after the other, ready to be one stream entry. The buffer is reused from
+/// batch to batch, so encoding allocates nothing once it has grown.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    n_events: usize,
+}
+
+impl Batch {
+    fn push(&mut self, event: &shared::ClickEvent) {
+        push_to_batch(&mut self.bytes, event);
+        self.n_events += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.n_events == 0
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.n_events = 0;
     }
 }

@@ -74,9 +74,17 @@ pub enum ClickEventError {
 }
 
 impl ClickEvent {
-    /// The bytes stored in the stream field [`crate::redis_keys::CLICK_FIELD`].
+    /// The event's own encoding: one JSON object, never containing a raw newline.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a click event always serialises")
+        let mut bytes = Vec::with_capacity(256);
+        self.encode_into(&mut bytes);
+        bytes
+    }
+
+    /// Appends [`ClickEvent::encode`]'s bytes to `buffer`, so a batch is built without one
+    /// allocation per event.
+    pub fn encode_into(&self, buffer: &mut Vec<u8>) {
+        serde_json::to_writer(buffer, self).expect("a click event always serialises");
     }
 
     /// Reads bytes written by [`ClickEvent::encode`].
@@ -87,6 +95,27 @@ impl ClickEvent {
         }
         Ok(event)
     }
+}
+
+/// Appends `event` to a batch as stored in the stream field
+/// [`crate::redis_keys::CLICK_BATCH_FIELD`]: encoded events separated by `\n` (JSON escapes every
+/// newline inside strings, so the separator is unambiguous).
+pub fn push_to_batch(batch: &mut Vec<u8>, event: &ClickEvent) {
+    if !batch.is_empty() {
+        batch.push(b'\n');
+    }
+    event.encode_into(batch);
+}
+
+/// The events of a batch, in order, each decoded on its own so that one bad line does not hide
+/// the others.
+pub fn decode_batch(
+    batch: &[u8],
+) -> impl Iterator<Item = Result<ClickEvent, ClickEventError>> + '_ {
+    batch
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(ClickEvent::decode)
 }
 
 #[cfg(test)]
@@ -113,6 +142,23 @@ mod tests {
             String::from_utf8(event().encode()).unwrap(),
             r#"{"v":1,"link_id":3,"at_ms":1764000000000,"class":"human","ip":"203.0.113.9","user_agent":"curl/8","accept_language":"fr-CA,fr;q=0.9"}"#
         );
+    }
+
+    #[test]
+    fn batches_keep_every_event_in_order_even_with_newlines_in_headers() {
+        let mut second = event();
+        second.link_id = 4;
+        second.user_agent = Some("line\nbreak".into());
+        let mut batch = Vec::new();
+        push_to_batch(&mut batch, &event());
+        push_to_batch(&mut batch, &second);
+        assert_eq!(batch.iter().filter(|b| **b == b'\n').count(), 1);
+        let decoded: Vec<ClickEvent> = decode_batch(&batch).map(Result::unwrap).collect();
+        assert_eq!(decoded, vec![event(), second]);
+        let mut with_junk = batch.clone();
+        with_junk.extend_from_slice(b"\njunk");
+        let results: Vec<bool> = decode_batch(&with_junk).map(|r| r.is_ok()).collect();
+        assert_eq!(results, vec![true, true, false]);
     }
 
     #[test]

@@ -44,8 +44,16 @@ impl Keys {
     }
 }
 
-/// The field of each click-stream entry that holds the encoded event.
-pub const CLICK_FIELD: &str = "e";
+/// The field of each click-stream entry that holds a batch of encoded events (see
+/// [`crate::click_event::encode_batch`]). One entry per batch, not per click: appending and
+/// acknowledging entries is what costs Redis and the edge, so a batch of hundreds costs about what
+/// one click would.
+pub const CLICK_BATCH_FIELD: &str = "b";
+
+/// The idempotency key of the event at `index` in the click-stream entry `entry_id`.
+pub fn click_key(entry_id: &str, index: usize) -> String {
+    format!("{entry_id}/{index}")
+}
 
 /// The consumer group of the stats worker on [`Keys::clicks`].
 pub const STATS_GROUP: &str = "stats";
@@ -93,6 +101,7 @@ mod tests {
         assert_eq!(keys.invalidations(), "oml:invalidate");
         assert_eq!(keys.clicks(), "oml:clicks");
         assert_eq!(keys.rate_limit("k:abc"), "oml:ratelimit:k:abc");
+        assert_eq!(click_key("1700000000000-0", 3), "1700000000000-0/3");
     }
 
     #[test]

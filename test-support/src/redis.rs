@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
-use shared::redis_keys::{CLICK_FIELD, invalidation_message};
+use shared::click_event::decode_batch;
+use shared::redis_keys::{CLICK_BATCH_FIELD, invalidation_message};
 use shared::{ClickEvent, Keys, LinkRecord};
 
 /// Letters in a random key prefix: 26^12 makes collisions between parallel tests negligible.
@@ -118,11 +119,13 @@ impl TestRedis {
         reply
             .ids
             .iter()
-            .map(|entry| {
-                let bytes: Vec<u8> = entry
-                    .get(CLICK_FIELD)
-                    .expect("each stream entry holds an event field");
-                ClickEvent::decode(&bytes).expect("a decodable click event")
+            .flat_map(|entry| {
+                let batch: Vec<u8> = entry
+                    .get(CLICK_BATCH_FIELD)
+                    .expect("each stream entry holds a batch field");
+                decode_batch(&batch)
+                    .map(|event| event.expect("a decodable click event"))
+                    .collect::<Vec<ClickEvent>>()
             })
             .collect()
     }

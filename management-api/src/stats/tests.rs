@@ -8,7 +8,7 @@ use redis::AsyncCommands;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use secrecy::SecretString;
 use shared::click_event::CLICK_EVENT_VERSION;
-use shared::redis_keys::{CLICK_FIELD, STATS_GROUP};
+use shared::redis_keys::{CLICK_BATCH_FIELD, STATS_GROUP};
 use shared::{ClickEvent, VisitorClass};
 
 use super::read::title_case;
@@ -288,15 +288,19 @@ async fn the_redis_worker_counts_a_redelivered_entry_once() {
             .unwrap();
         let enrich = Arc::new(enricher());
 
-        // Appended before any group exists: must still be counted.
+        // A batch of two, appended before any group exists: must still be counted.
         let event = human(model.id, MARCH_1_MS, "203.0.113.9");
+        let batched = human(model.id, MARCH_1_MS, "203.0.113.10");
+        let mut batch = Vec::new();
+        shared::click_event::push_to_batch(&mut batch, &event);
+        shared::click_event::push_to_batch(&mut batch, &batched);
         let first_id: String = conn
-            .xadd(&stream, "*", &[(CLICK_FIELD, event.encode())])
+            .xadd(&stream, "*", &[(CLICK_BATCH_FIELD, batch)])
             .await
             .unwrap();
         // An entry that is not an event: dropped, not retried forever.
         let _: String = conn
-            .xadd(&stream, "*", &[(CLICK_FIELD, b"junk".to_vec())])
+            .xadd(&stream, "*", &[(CLICK_BATCH_FIELD, b"junk".to_vec())])
             .await
             .unwrap();
 
@@ -314,9 +318,16 @@ async fn the_redis_worker_counts_a_redelivered_entry_once() {
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert!(record_click(&db, &first_id, &event, &enrich).await.unwrap());
+        // It recorded the batch's first event only.
+        let first_key = shared::redis_keys::click_key(&first_id, 0);
+        assert!(
+            record_click(&db, &first_key, &event, &enrich)
+                .await
+                .unwrap()
+        );
 
-        // The same consumer name restarts: it re-reads its pending entry and must not count it again.
+        // The same consumer name restarts: it re-reads its pending entry, counts the event it had
+        // not recorded, and must not count the other again.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let worker = tokio::spawn(run_redis_worker(
             db.clone(),
@@ -330,16 +341,16 @@ async fn the_redis_worker_counts_a_redelivered_entry_once() {
         ));
         let second = human(model.id, MARCH_1_MS + 1, "198.51.100.7");
         let _: String = conn
-            .xadd(&stream, "*", &[(CLICK_FIELD, second.encode())])
+            .xadd(&stream, "*", &[(CLICK_BATCH_FIELD, second.encode())])
             .await
             .unwrap();
-        wait_for_clicks(&db, model.id, 2).await;
+        wait_for_clicks(&db, model.id, 3).await;
         // Give a wrongly repeated count a chance to show up.
         tokio::time::sleep(Duration::from_millis(300)).await;
         stop.send(()).unwrap();
         worker.await.unwrap();
 
-        assert_eq!(counters(&db, model.id).await, (2, 2));
+        assert_eq!(counters(&db, model.id).await, (3, 3));
         let length: usize = conn.xlen(&stream).await.unwrap();
         assert_eq!(length, 0, "acknowledged entries are deleted");
         let pending: redis::streams::StreamPendingReply =

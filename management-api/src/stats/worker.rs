@@ -13,7 +13,8 @@ use redis::streams::{
 };
 use redis::{AsyncCommands, AsyncConnectionConfig, RedisError};
 use sea_orm::DatabaseConnection;
-use shared::redis_keys::{CLICK_FIELD, STATS_GROUP};
+use shared::click_event::decode_batch;
+use shared::redis_keys::{CLICK_BATCH_FIELD, STATS_GROUP, click_key};
 use shared::{ClickEvent, Keys};
 use tokio::sync::mpsc;
 
@@ -183,36 +184,53 @@ impl Session<'_> {
         }
     }
 
-    /// Records each entry, then acknowledges and deletes it. An entry that is not a click event
-    /// is logged and dropped: retrying would never make it readable.
+    /// Records every event of each entry, then acknowledges and deletes the entry. Each event's
+    /// idempotency key is the entry id and its index, so an entry delivered again after a crash
+    /// counts only what was not recorded yet. An event that cannot be decoded is logged and
+    /// skipped: retrying would never make it readable.
     async fn handle(
         &self,
         conn: &mut MultiplexedConnection,
         entries: &[StreamId],
     ) -> Result<(), WorkerError> {
         for entry in entries {
-            let bytes: Option<Vec<u8>> = entry.get(CLICK_FIELD);
-            match bytes.as_deref().map(ClickEvent::decode) {
-                Some(Ok(event)) => {
-                    record_click(self.db, &entry.id, &event, self.enrich).await?;
-                }
-                Some(Err(err)) => {
-                    tracing::warn!(stream.id = %entry.id, error = %err, "dropping undecodable click event");
-                }
-                None => {
-                    tracing::warn!(stream.id = %entry.id, "dropping a click stream entry without an event");
+            let batch: Option<Vec<u8>> = entry.get(CLICK_BATCH_FIELD);
+            let Some(batch) = batch else {
+                tracing::warn!(stream.id = %entry.id, "dropping a click stream entry without events");
+                acknowledge(conn, &self.stream, &entry.id).await?;
+                continue;
+            };
+            for (index, event) in decode_batch(&batch).enumerate() {
+                match event {
+                    Ok(event) => {
+                        let key = click_key(&entry.id, index);
+                        record_click(self.db, &key, &event, self.enrich).await?;
+                    }
+                    Err(err) => {
+                        tracing::warn!(stream.id = %entry.id, index, error = %err, "dropping an undecodable click event");
+                    }
                 }
             }
-            let () = redis::pipe()
-                .xack(&self.stream, STATS_GROUP, &[&entry.id])
-                .ignore()
-                .xdel(&self.stream, &[&entry.id])
-                .ignore()
-                .query_async(conn)
-                .await?;
+            acknowledge(conn, &self.stream, &entry.id).await?;
         }
         Ok(())
     }
+}
+
+/// Acknowledges and deletes one entry: every event in it is recorded (or unreadable).
+async fn acknowledge(
+    conn: &mut MultiplexedConnection,
+    stream: &str,
+    entry_id: &str,
+) -> Result<(), WorkerError> {
+    let () = redis::pipe()
+        .xack(stream, STATS_GROUP, &[entry_id])
+        .ignore()
+        .xdel(stream, &[entry_id])
+        .ignore()
+        .query_async(conn)
+        .await?;
+    Ok(())
 }
 
 /// Records events from the embedded redirector's queue until every sender is gone and the queue
