@@ -74,13 +74,31 @@ fn main() -> anyhow::Result<()> {
     let runs = measure(&options, &load, &wrk_path, &path, &servers)?;
     print_summary(&servers, &runs);
 
-    // Stop the servers before deleting keys, so that no late click flush recreates the stream.
+    // Every redirect served must be in the stream: the probe, plus each run's responses. wrk
+    // counts the responses it read, so a few served at the very end of a run may come on top.
+    let is_redirector = |server: &Server| server.name.starts_with("redirector");
+    let n_probes = servers
+        .iter()
+        .filter(|server| is_redirector(server))
+        .count() as u64;
+    let n_served: u64 = n_probes
+        + runs
+            .iter()
+            .flat_map(|round| round.iter().zip(&servers))
+            .filter(|(_, server)| is_redirector(server))
+            .map(|(run, _)| run.outcome.requests)
+            .sum::<u64>();
+    // The writers flush a batch within their linger; give them that before stopping them, and
+    // stop the servers before deleting keys, so that no late flush recreates the stream.
+    std::thread::sleep(options.settle);
     drop(servers);
     let n_clicks = fixture.click_count()?;
     let n_deleted = fixture.clean_up()?;
     println!(
-        "\nclick stream {} held {n_clicks} events; deleted {n_deleted} keys under {}:*",
+        "\nclick stream {} held {n_clicks} events for {n_served} redirects counted by wrk \
+         ({:+} events); deleted {n_deleted} keys under {}:*",
         fixture.keys().clicks(),
+        i128::from(n_clicks) - i128::from(n_served),
         fixture.keys().prefix()
     );
     Ok(())
