@@ -17,6 +17,8 @@ const DEFAULT_CACHE_TTL_SECS: u64 = 3_600;
 const DEFAULT_NEGATIVE_TTL_SECS: u64 = 5;
 /// Events: about 10 s of a 10 k clicks/s burst while Redis stalls, at ~300 bytes each (30 MB).
 const DEFAULT_CLICK_QUEUE_CAPACITY: u64 = 100_000;
+/// Seconds a client may take to send its request headers; generous for slow mobile links.
+const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// Seconds to drain requests and flush clicks; below the 30 s orchestrators usually wait.
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 
@@ -37,6 +39,9 @@ pub struct Config {
     pub worker_threads: Option<usize>,
     /// `REDIRECTOR_SHUTDOWN_GRACE_SECS`: the budget for draining requests and flushing clicks.
     pub shutdown_grace: Duration,
+    /// `REDIRECTOR_HEADER_READ_TIMEOUT_SECS`: how long a client may take to send a request's
+    /// headers before its connection is closed (slow-header attacks).
+    pub header_read_timeout: Duration,
 }
 
 /// Settings of the link cache, also read by the management API when it embeds the redirector.
@@ -119,6 +124,11 @@ impl Config {
                 source,
                 "REDIRECTOR_SHUTDOWN_GRACE_SECS",
                 DEFAULT_SHUTDOWN_GRACE_SECS,
+            )?),
+            header_read_timeout: Duration::from_secs(positive_or(
+                source,
+                "REDIRECTOR_HEADER_READ_TIMEOUT_SECS",
+                DEFAULT_HEADER_READ_TIMEOUT_SECS,
             )?),
         })
     }

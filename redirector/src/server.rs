@@ -29,8 +29,6 @@ use crate::store::{RedisLinkStore, Store, lazy_connection};
 
 /// `/readyz` answers 503 when Redis takes longer than this to answer a `PING`.
 const READY_PING_TIMEOUT: Duration = Duration::from_millis(500);
-/// How long a client may take to send its request headers before the connection is closed.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
@@ -131,7 +129,7 @@ impl Server {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
+            .header_read_timeout(config.header_read_timeout);
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {

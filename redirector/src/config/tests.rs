@@ -29,6 +29,7 @@ fn defaults_apply_when_only_the_redis_url_is_set() {
             click_queue_capacity: 100_000,
             worker_threads: None,
             shutdown_grace: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
         }
     );
     assert_eq!(config.cache, CacheConfig::default());
@@ -46,6 +47,7 @@ fn every_variable_can_be_overridden() {
         ("REDIRECTOR_CLICK_QUEUE_CAPACITY", "7"),
         ("REDIRECTOR_WORKER_THREADS", "3"),
         ("REDIRECTOR_SHUTDOWN_GRACE_SECS", "0"),
+        ("REDIRECTOR_HEADER_READ_TIMEOUT_SECS", "2"),
     ]))
     .unwrap();
     assert_eq!(config.listen_addr, "0.0.0.0:80".parse().unwrap());
@@ -57,6 +59,7 @@ fn every_variable_can_be_overridden() {
     assert_eq!(config.click_queue_capacity, 7);
     assert_eq!(config.worker_threads, Some(3));
     assert_eq!(config.shutdown_grace, Duration::ZERO);
+    assert_eq!(config.header_read_timeout, Duration::from_secs(2));
 }
 
 #[test]

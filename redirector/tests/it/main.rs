@@ -6,4 +6,5 @@ mod outage;
 mod probes;
 mod redirects;
 mod shutdown;
+mod slow_clients;
 mod support;

@@ -35,7 +35,26 @@ pub async fn spawn_redirector(redis_url: &str, prefix: &str) -> TestEdge {
 
 /// Starts a redirector without waiting for Redis.
 pub async fn spawn_unready(redis_url: &str, prefix: &str) -> TestEdge {
-    let source: HashMap<&'static str, String> = HashMap::from([
+    spawn_unready_with(redis_url, prefix, &[]).await
+}
+
+/// Starts a redirector with extra settings and waits until it is ready.
+pub async fn spawn_redirector_with(
+    redis_url: &str,
+    prefix: &str,
+    extra: &[(&'static str, &str)],
+) -> TestEdge {
+    let edge = spawn_unready_with(redis_url, prefix, extra).await;
+    edge.wait_until_ready().await;
+    edge
+}
+
+async fn spawn_unready_with(
+    redis_url: &str,
+    prefix: &str,
+    extra: &[(&'static str, &str)],
+) -> TestEdge {
+    let mut source: HashMap<&'static str, String> = HashMap::from([
         ("REDIS_URL", redis_url.to_owned()),
         ("REDIS_KEY_PREFIX", prefix.to_owned()),
         ("REDIRECTOR_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
@@ -43,6 +62,11 @@ pub async fn spawn_unready(redis_url: &str, prefix: &str) -> TestEdge {
         ("REDIRECTOR_NEGATIVE_TTL_SECS", "60".to_owned()),
         ("REDIRECTOR_SHUTDOWN_GRACE_SECS", "5".to_owned()),
     ]);
+    source.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned())),
+    );
     let config = Config::from_source(&source).expect("a valid test configuration");
     let server = Server::bind(config).await.expect("binding the redirector");
     let addr = server.local_addr();

@@ -1,0 +1,47 @@
+//! Clients that never finish their request headers are cut off; keep-alive clients are not.
+
+use std::time::{Duration, Instant};
+
+use test_support::redis::TestRedis;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::spawn_redirector_with;
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let Some(redis) = TestRedis::new().await else {
+        return;
+    };
+    let edge = spawn_redirector_with(
+        redis.url(),
+        redis.prefix(),
+        &[("REDIRECTOR_HEADER_READ_TIMEOUT_SECS", "1")],
+    )
+    .await;
+
+    let mut slow = TcpStream::connect(edge.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the connection is closed, not left hanging");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed after the timeout, not before: {waited:?}"
+    );
+
+    // A complete request on a fresh connection is served as usual.
+    let mut quick = TcpStream::connect(edge.addr).await.unwrap();
+    quick
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    quick.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    edge.stop().await;
+}
