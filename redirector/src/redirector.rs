@@ -169,7 +169,7 @@ impl Redirector {
             link_id,
             at_ms,
             class,
-            ip: peer.map(|ip| ip.to_string()),
+            ip: peer.map(ip_string),
             user_agent: header(USER_AGENT),
             referrer: header(REFERER),
             accept_language: header(ACCEPT_LANGUAGE),
@@ -186,6 +186,29 @@ impl Redirector {
             }
         }
     }
+}
+
+/// The text form of `ip`. IPv4 addresses, nearly all traffic, are written digit by digit: the
+/// standard `Display` goes through the formatting machinery and cost more than the whole cache
+/// lookup, measured with callgrind on the `redirect` bench.
+fn ip_string(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (idx, octet) in v4.octets().into_iter().enumerate() {
+        if idx > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
@@ -240,5 +263,27 @@ mod tests {
         check("100%", "100%");
         check("%zz", "%zz");
         check("%FF", "%FF");
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        let cases = [
+            "0.0.0.0",
+            "9.8.7.6",
+            "10.20.30.40",
+            "100.200.255.1",
+            "203.0.113.9",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ];
+        for case in cases {
+            let ip: IpAddr = case.parse().unwrap();
+            assert_eq!(ip_string(ip), ip.to_string(), "{case}");
+        }
+        for octet in 0..=255u8 {
+            let ip = IpAddr::from([octet, 0, 255, octet]);
+            assert_eq!(ip_string(ip), ip.to_string());
+        }
     }
 }
