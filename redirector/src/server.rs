@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use redis::aio::ConnectionManager;
 use shared::{ClickEvent, Keys};
@@ -125,9 +125,10 @@ impl Server {
             subscribed,
         });
 
-        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // HTTP/1.1 only: the edge sits behind a load balancer or TLS terminator, and skipping the
+        // HTTP/2 preface detection of an auto builder saves a buffer wrapper on every read.
+        let mut builder = http1::Builder::new();
         builder
-            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout);
         let graceful = GracefulShutdown::new();
@@ -152,9 +153,7 @@ impl Server {
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(app.handle(&request, peer_ip).await) }
             });
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
                 if let Err(err) = connection.await {
