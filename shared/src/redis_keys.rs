@@ -38,6 +38,12 @@ impl Keys {
         format!("{}:clicks", self.prefix)
     }
 
+    /// The lock that lets one management replica at a time publish link records, so that two
+    /// replicas never interleave reads and writes of the same link.
+    pub fn publisher_lock(&self) -> String {
+        format!("{}:publisher:lock", self.prefix)
+    }
+
     /// The fixed-window request counter of one rate-limit bucket.
     pub fn rate_limit(&self, bucket: &str) -> String {
         format!("{}:ratelimit:{bucket}", self.prefix)
@@ -101,6 +107,7 @@ mod tests {
         assert_eq!(keys.invalidations(), "oml:invalidate");
         assert_eq!(keys.clicks(), "oml:clicks");
         assert_eq!(keys.rate_limit("k:abc"), "oml:ratelimit:k:abc");
+        assert_eq!(keys.publisher_lock(), "oml:publisher:lock");
         assert_eq!(click_key("1700000000000-0", 3), "1700000000000-0/3");
     }
 

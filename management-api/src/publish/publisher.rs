@@ -16,6 +16,8 @@ use crate::entity::{link, publish_outbox};
 /// How often the outbox is checked without a wake-up: picks up rows left by a crash, or written
 /// by another replica, within a couple of seconds.
 const TICK: Duration = Duration::from_secs(2);
+/// The wait before trying again while another replica holds the publish lock.
+const BUSY_RETRY: Duration = Duration::from_millis(20);
 /// Outbox rows read per query.
 const BATCH_SIZE: u64 = 100;
 /// The wait after the first failed publish.
@@ -78,6 +80,8 @@ pub struct DrainReport {
     pub n_published: u64,
     /// Whether a publish failed; the rows stay and are retried after a back-off.
     pub failed: bool,
+    /// Whether another replica held the publish lock, so nothing was tried.
+    pub busy: bool,
 }
 
 impl Publisher {
@@ -122,6 +126,14 @@ impl Publisher {
             // drain covers its rows.
             let ticket = requested.load(Ordering::SeqCst);
             let report = self.drain_logged().await;
+            if report.busy {
+                // Another replica is publishing; its drain may not cover this one's rows (they
+                // can commit after it read the outbox), so look again shortly.
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(BUSY_RETRY) => continue,
+                }
+            }
             drained.send_replace((ticket, !report.failed));
             let wait = if report.failed {
                 n_failures = n_failures.saturating_add(1);
@@ -143,10 +155,10 @@ impl Publisher {
         match self.flush().await {
             Ok(report) => report,
             Err(err) => {
-                tracing::warn!(error = %err, "cannot read the publish outbox");
+                tracing::warn!(error = %err, "cannot drain the publish outbox");
                 DrainReport {
-                    n_published: 0,
                     failed: true,
+                    ..DrainReport::default()
                 }
             }
         }
@@ -160,7 +172,8 @@ impl Publisher {
             let report = self.drain_once().await?;
             total.n_published += report.n_published;
             total.failed = report.failed;
-            if report.failed || report.n_published == 0 {
+            total.busy = report.busy;
+            if report.failed || report.busy || report.n_published == 0 {
                 return Ok(total);
             }
         }
@@ -172,6 +185,38 @@ impl Publisher {
     /// selected, which is at least as new as the change behind each of the batch's rows for that
     /// key; those rows are then deleted together.
     pub async fn drain_once(&self) -> Result<DrainReport, PublishError> {
+        let lock = match self.target.lock().await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                return Ok(DrainReport {
+                    busy: true,
+                    ..DrainReport::default()
+                });
+            }
+            Err(err) => {
+                // The target is unreachable: count it against the oldest row, as the failed
+                // publish it stands for.
+                let oldest = publish_outbox::Entity::find()
+                    .order_by_asc(publish_outbox::Column::Id)
+                    .one(&self.db)
+                    .await?;
+                if let Some(row) = oldest {
+                    tracing::warn!(error = %error_chain(&err), "link store unreachable; will retry");
+                    self.record_failure(row.id, &err).await?;
+                    return Ok(DrainReport {
+                        failed: true,
+                        ..DrainReport::default()
+                    });
+                }
+                return Ok(DrainReport::default());
+            }
+        };
+        let report = self.drain_locked().await;
+        self.target.unlock(lock).await;
+        report
+    }
+
+    async fn drain_locked(&self) -> Result<DrainReport, PublishError> {
         let rows = publish_outbox::Entity::find()
             .order_by_asc(publish_outbox::Column::Id)
             .limit(BATCH_SIZE)

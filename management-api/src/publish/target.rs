@@ -16,6 +16,18 @@ use shared::{Keys, LinkRecord};
 use super::{PublishError, link_record};
 use crate::entity::link;
 
+/// How long a publisher may hold the Redis publish lock: far longer than one drain of a batch,
+/// short enough that a replica that died holding it delays the others by seconds only.
+const LOCK_TTL_MS: u64 = 10_000;
+
+/// Deletes the lock only if it still holds this holder's token.
+const UNLOCK_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
 /// Links read from SQL per page during a resync: bounds memory and the size of one pipeline.
 const RESYNC_PAGE_SIZE: u64 = 1_000;
 /// Keys asked for per `SCAN` step when looking for stale records.
@@ -52,7 +64,50 @@ impl std::fmt::Debug for PublishTarget {
     }
 }
 
+/// Proof of holding the publish lock (Redis); released with [`PublishTarget::unlock`].
+#[derive(Debug)]
+pub(super) struct PublishLock {
+    token: Option<String>,
+}
+
 impl PublishTarget {
+    /// Takes the publish lock, or returns `None` when another replica holds it. The embedded
+    /// target has a single publisher and needs no lock.
+    ///
+    /// Publishing reads a link's current row and then writes it; two replicas doing that for the
+    /// same link at once could write the older state last. One publisher at a time cannot.
+    pub(super) async fn lock(&self) -> Result<Option<PublishLock>, PublishError> {
+        let PublishTarget::Redis { conn, keys } = self else {
+            return Ok(Some(PublishLock { token: None }));
+        };
+        let token = format!("{:032x}", rand::random::<u128>());
+        let acquired: Option<String> = redis::cmd("SET")
+            .arg(keys.publisher_lock())
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(LOCK_TTL_MS)
+            .query_async(&mut conn.clone())
+            .await?;
+        Ok(acquired.map(|_| PublishLock { token: Some(token) }))
+    }
+
+    /// Releases a lock taken by [`PublishTarget::lock`]; a failure only delays other replicas
+    /// until the lock expires.
+    pub(super) async fn unlock(&self, lock: PublishLock) {
+        let (PublishTarget::Redis { conn, keys }, Some(token)) = (self, lock.token) else {
+            return;
+        };
+        let released: redis::RedisResult<i64> = redis::Script::new(UNLOCK_SCRIPT)
+            .key(keys.publisher_lock())
+            .arg(token)
+            .invoke_async(&mut conn.clone())
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(error = %err, "cannot release the publish lock; it expires by itself");
+        }
+    }
+
     /// Stores `record` (or removes the key when the link no longer exists), then announces the
     /// change. In Redis both commands go in one atomic pipeline, so a redirector that hears the
     /// announcement reads the new record.

@@ -365,3 +365,39 @@ async fn the_embedded_target_fills_the_in_process_store() {
     assert_eq!(*found, link_record(&added));
     assert!(reader.fetch("any.host", "old").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn only_one_replica_publishes_at_a_time() {
+    let Some(redis) = RedisPrefix::new() else {
+        return;
+    };
+    let test_db = TestDb::sqlite().await;
+    let db = test_db.connection();
+    let model = insert_link(&db, "", "locked", "https://example.com/locked").await;
+    enqueue(&db, &model.domain, &model.alias).await.unwrap();
+    let publisher = Publisher::new(db.clone(), redis.target(redis.manager().await));
+
+    // Another replica holds the lock: this one tries nothing and keeps the row.
+    let () = redis::cmd("SET")
+        .arg(redis.keys.publisher_lock())
+        .arg("other-replica")
+        .query_async(&mut redis.manager().await)
+        .await
+        .unwrap();
+    let report = publisher.drain_once().await.unwrap();
+    assert!(report.busy && !report.failed && report.n_published == 0);
+    assert_eq!(outbox_rows(&db).await.len(), 1);
+    assert!(redis.get(&redis.keys.link("", "locked")).await.is_none());
+
+    // Released: the row is published, and this publisher's lock is released after it.
+    let () = redis::cmd("DEL")
+        .arg(redis.keys.publisher_lock())
+        .query_async(&mut redis.manager().await)
+        .await
+        .unwrap();
+    let report = publisher.drain_once().await.unwrap();
+    assert_eq!((report.busy, report.n_published), (false, 1));
+    assert!(outbox_rows(&db).await.is_empty());
+    assert!(redis.get(&redis.keys.link("", "locked")).await.is_some());
+    assert!(redis.get(&redis.keys.publisher_lock()).await.is_none());
+}

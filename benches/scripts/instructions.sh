@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Instructions per cached redirect (user space, whole process: request path and click writer),
+# counted by callgrind. Unlike wall-clock figures these repeat exactly for the same binary and
+# load, so they show small hot-path changes that timing noise on a shared machine would hide.
+#
+#   benches/scripts/instructions.sh [redirector-binary]      (default: target/release/redirector)
+#   benches/scripts/instructions.sh --hyper                  (the bare hyper baseline of `redirect`)
+#
+# Needs valgrind, wrk, curl and a Redis at REDIS_URL (default redis://127.0.0.1:6379).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
+port=$((20000 + RANDOM % 1000))
+out="$(mktemp -d)"
+prefix="instr-$$-$RANDOM"
+trap 'rm -rf "$out"; redis-cli -u "$redis_url" --scan --pattern "$prefix:*" | xargs -r redis-cli -u "$redis_url" DEL >/dev/null' EXIT
+
+if [ "${1:-}" = "--hyper" ]; then
+  label="bare hyper"
+  command=(target/release/redirect --baseline-hyper "127.0.0.1:$port" 1)
+else
+  label="redirector"
+  command=("${1:-target/release/redirector}")
+  redis-cli -u "$redis_url" SET "$prefix:link:v1:/bench" \
+    '{"v":1,"id":1,"domain":"","alias":"bench","url":"https://example.com/bench"}' >/dev/null
+fi
+
+REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$prefix" REDIRECTOR_LISTEN_ADDR="127.0.0.1:$port" \
+REDIRECTOR_WORKER_THREADS=1 RUST_LOG=warn \
+  valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "${command[@]}" 2>/dev/null &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$port/bench" && break
+  sleep 0.2
+done
+wrk -t1 -c8 -d3s "http://127.0.0.1:$port/bench" >/dev/null      # warm-up, not counted
+callgrind_control -z "$pid" >/dev/null
+requests=$(wrk -t1 -c8 -d10s "http://127.0.0.1:$port/bench" | awk '/requests in/ {print $1}')
+sleep 0.5
+callgrind_control -d "$pid" >/dev/null
+sleep 0.5
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+instructions=$(grep -h '^summary:' "$out"/cg.*.* | awk '{print $2}' | sort -n | tail -1)
+echo "$label: $requests requests, $instructions instructions, $((instructions / requests)) per request"
