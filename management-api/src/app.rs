@@ -250,16 +250,18 @@ impl App {
             .run_with_graceful_shutdown(routes, shutdown, Some(SHUTDOWN_GRACE))
             .await
             .context("serving HTTP")?;
-        // The routes held the last redirector: its click queue is closed now, and the embedded
-        // stats worker returns once it has written what was queued.
+        // Background tasks stop next: the publisher drains the outbox one last time and drops
+        // its target, which holds the embedded redirector and so the click queue's sender.
+        let _ = stop.send(true);
+        for task in tasks {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        }
+        // With every sender gone the queue is closed, and the embedded stats worker returns once
+        // it has written what was queued.
         if let Some(worker) = channel_worker
             && tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err()
         {
             tracing::warn!("queued clicks were not all written before the shutdown grace ended");
-        }
-        let _ = stop.send(true);
-        for task in tasks {
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
         Ok(())
     }

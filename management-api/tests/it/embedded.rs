@@ -176,3 +176,23 @@ async fn health_docs_and_the_openapi_document_are_served() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn clicks_queued_at_shutdown_are_written_before_the_process_ends() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    let created = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://last.example/", "custom": "last"}),
+        )
+        .await;
+    let id = created.body["id"].as_i64().unwrap();
+    for _ in 0..5 {
+        assert_eq!(app.visit(&app.url("/last")).await.status(), 302);
+    }
+    app.stop().await;
+    let app = TestApp::embedded(&db).await;
+    assert_eq!(app.link(ADMIN_KEY, id).await.body["data"]["clicks"], 5);
+    app.stop().await;
+}

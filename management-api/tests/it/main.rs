@@ -3,6 +3,7 @@
 
 mod account;
 mod auth;
+mod binary;
 mod embedded;
 mod links;
 mod split;
