@@ -122,6 +122,18 @@ impl From<DbErr> for ApiError {
     }
 }
 
+/// `err` and its sources, joined with `: `, for logs and stored error notes.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
 /// The reference's messages, kept in one place because clients match on them.
 pub mod messages {
     /// Missing, unknown or revoked credential.

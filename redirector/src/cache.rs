@@ -38,7 +38,7 @@ pub(crate) enum CacheKey {
 impl CacheKey {
     /// The key for `alias` requested on `host` (a raw `Host` header or a stored domain).
     pub(crate) fn new(host: &str, alias: &str) -> CacheKey {
-        let host = host_without_noise(host);
+        let host = shared::link::strip_host_noise(host);
         let len = host.len() + 1 + alias.len();
         if len > INLINE_KEY_BYTES {
             let mut key = String::with_capacity(len);
@@ -69,21 +69,6 @@ impl CacheKey {
 /// The normalized host and the alias of a key made by [`CacheKey`].
 pub(crate) fn split_key(key: &str) -> (&str, &str) {
     key.split_once('/').unwrap_or((key, ""))
-}
-
-/// [`shared::normalize_host`] without the lower-casing, as a sub-slice: no allocation.
-fn host_without_noise(host: &str) -> &str {
-    let host = host.trim();
-    let host = host
-        .strip_prefix("https://")
-        .or_else(|| host.strip_prefix("http://"))
-        .unwrap_or(host);
-    let host = host.split('/').next().unwrap_or_default();
-    let host = host
-        .strip_suffix(":80")
-        .or_else(|| host.strip_suffix(":443"))
-        .unwrap_or(host);
-    host.strip_suffix('.').unwrap_or(host)
 }
 
 /// Gives known links the long TTL and unknown aliases the short one.
@@ -172,7 +157,7 @@ impl LinkCache {
     /// alias on every host, since any host without its own record falls back to it.
     pub(crate) async fn invalidate(&self, domain: &str, alias: &str) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        if host_without_noise(domain) == DEFAULT_DOMAIN {
+        if shared::link::strip_host_noise(domain) == DEFAULT_DOMAIN {
             let alias = alias.to_owned();
             let registered = self
                 .entries

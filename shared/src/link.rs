@@ -79,6 +79,12 @@ impl LinkRecord {
 /// Accepts a bare host (`Go.Example.com:443`) or a domain with scheme (`https://go.example.com/`),
 /// so that the API's stored `domain` and the visitor's `Host` header meet in one form.
 pub fn normalize_host(host: &str) -> String {
+    strip_host_noise(host).to_ascii_lowercase()
+}
+
+/// [`normalize_host`] without the lower-casing: a sub-slice of `host`, so the redirect path can
+/// build its cache key without allocating.
+pub fn strip_host_noise(host: &str) -> &str {
     let host = host.trim();
     let host = host
         .strip_prefix("https://")
@@ -89,8 +95,7 @@ pub fn normalize_host(host: &str) -> String {
         .strip_suffix(":80")
         .or_else(|| host.strip_suffix(":443"))
         .unwrap_or(host);
-    let host = host.strip_suffix('.').unwrap_or(host);
-    host.to_ascii_lowercase()
+    host.strip_suffix('.').unwrap_or(host)
 }
 
 #[cfg(test)]

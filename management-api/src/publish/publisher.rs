@@ -1,17 +1,18 @@
 //! The background task that drains the outbox into the link store.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::{PublishError, PublishTarget, link_record};
 use crate::entity::{link, publish_outbox};
+use crate::error::error_chain;
 
 /// How often the outbox is checked without a wake-up: picks up rows left by a crash, or written
 /// by another replica, within a couple of seconds.
@@ -297,16 +298,4 @@ impl Publisher {
 pub(super) fn backoff(n_failures: u32) -> Duration {
     let factor = 2u32.saturating_pow(std::cmp::min(n_failures.saturating_sub(1), 16));
     BACKOFF_MIN.saturating_mul(factor).min(BACKOFF_MAX)
-}
-
-/// `err` and its sources, joined, for logs and the outbox's `last_error`.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::enrich::Enricher;
 use super::record::record_click;
+use crate::error::error_chain;
 
 /// Entries read per `XREADGROUP` / `XAUTOCLAIM`.
 const READ_COUNT: usize = 100;
@@ -259,15 +260,4 @@ pub async fn run_channel_worker(
 fn retry_delay(n_failures: u32) -> Duration {
     let factor = 2u32.saturating_pow(std::cmp::min(n_failures.saturating_sub(1), 16));
     RETRY_MIN.saturating_mul(factor).min(RETRY_MAX)
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
