@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod links;
+pub mod paging;
+pub mod pixels;
 
 use poem_openapi::auth::ApiKey;
 use poem_openapi::{Object, SecurityScheme, Tags};
@@ -14,6 +16,8 @@ pub enum ApiTags {
     Account,
     /// Short links and their statistics.
     Links,
+    /// Tracking pixels fired on interstitial pages.
+    Pixels,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:
@@ -43,6 +47,12 @@ impl MessageResponse {
             message: message.into(),
         }
     }
+}
+
+/// A path id: a positive number, or `None`, which every endpoint answers like a missing id
+/// rather than as a server error.
+pub fn parse_id(raw: &str) -> Option<i64> {
+    raw.trim().parse::<i64>().ok().filter(|id| *id > 0)
 }
 
 /// `YYYY-MM-DD HH:MM:SS`, the API's timestamp format (UTC).

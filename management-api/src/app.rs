@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::account::AccountApi;
 use crate::api::links::LinksApi;
+use crate::api::pixels::PixelsApi;
 use crate::config::{Config, ShortUrls};
 use crate::error::ApiError;
 use crate::gate::{ApiGate, error_response};
@@ -279,6 +280,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
                 state: state.clone(),
             },
             LinksApi {
+                state: state.clone(),
+            },
+            PixelsApi {
                 state: state.clone(),
             },
         ),

@@ -139,6 +139,17 @@ pub fn feature_limit(plan: &plan::Model, key: &str) -> Option<u64> {
     }
 }
 
+/// The `count` of a plan's feature entry (`{"pixels": {"enabled": "1", "count": "10"}}`), as a
+/// number or a numeric string; `None` when absent.
+pub fn feature_count(plan: &plan::Model, feature: &str) -> Option<u64> {
+    let limits = serde_json::from_str::<serde_json::Value>(&plan.limits).ok()?;
+    match &limits[feature]["count"] {
+        serde_json::Value::Number(number) => number.as_u64(),
+        serde_json::Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 /// On a database without users, creates the first admin with `initial_key`, or with a generated
 /// key that is returned so the caller can print it once. Returns `None` when users exist.
 pub async fn bootstrap_admin(

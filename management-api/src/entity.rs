@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod click;
 pub mod click_rollup;
 pub mod link;
+pub mod pixel;
 pub mod plan;
 pub mod publish_outbox;
 pub mod user;

@@ -13,6 +13,7 @@ pub mod entity;
 pub mod error;
 pub mod gate;
 pub mod links;
+pub mod pixels;
 pub mod publish;
 pub mod rate_limit;
 pub mod stats;

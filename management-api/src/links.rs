@@ -140,6 +140,16 @@ fn optional_password_hash(raw: Option<&str>) -> Result<Option<String>, ApiError>
     }
 }
 
+/// The stored JSON array of the pixel ids a link carries: the caller's own among those sent.
+async fn pixel_ids(
+    db: &DatabaseConnection,
+    user_id: i64,
+    requested: Option<&[i64]>,
+) -> Result<String, ApiError> {
+    let ids = crate::pixels::owned_ids(db, user_id, requested.unwrap_or_default()).await?;
+    Ok(serde_json::to_string(&ids).expect("ids serialise"))
+}
+
 /// The domain key a link is stored under. Only the default domain exists until branded domains
 /// are managed; an unknown domain silently falls back to it, as the reference does.
 fn domain_key(state: &AppState, requested: Option<&str>) -> String {
@@ -222,9 +232,9 @@ pub async fn create(
         meta_title: Set(input.metatitle.unwrap_or_default().trim().to_owned()),
         meta_description: Set(input.metadescription.unwrap_or_default().trim().to_owned()),
         meta_image: Set(meta_image),
-        // Pixels, channels and campaigns are resources of their own; until they exist every id
-        // is unknown, and unknown ids are skipped as the reference does.
-        pixels: Set("[]".to_owned()),
+        pixels: Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?),
+        // Channels and campaigns are resources of their own; until they exist every id is
+        // unknown, and unknown ids are skipped as the reference does.
         channels: Set("[]".to_owned()),
         campaign_id: Set(None),
         geotarget: Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget)),
@@ -431,7 +441,7 @@ pub async fn update(
     active.expiry = Set(optional_expiry(input.expiry.as_deref(), now)?);
     active.password_hash = Set(optional_password_hash(input.password.as_deref())?);
     active.domain = Set(domain_key(state, input.domain.as_deref()));
-    active.pixels = Set("[]".to_owned());
+    active.pixels = Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?);
     active.campaign_id = Set(None);
     active.geotarget = Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget));
     active.devicetarget = Set(pairs_or_none(

@@ -15,6 +15,7 @@ mod m20260101_000005_create_clicks;
 mod m20260101_000006_create_click_rollups;
 mod m20260101_000007_create_publish_outbox;
 mod m20260101_000008_seed_default_plan;
+mod m20260101_000009_create_pixels;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
 /// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000006_create_click_rollups::Migration),
             Box::new(m20260101_000007_create_publish_outbox::Migration),
             Box::new(m20260101_000008_seed_default_plan::Migration),
+            Box::new(m20260101_000009_create_pixels::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "plans",
     "users",
     "api_keys",
@@ -14,6 +14,7 @@ const TABLES: [&str; 7] = [
     "clicks",
     "click_rollups",
     "publish_outbox",
+    "pixels",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {

@@ -8,6 +8,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Union};
 
+use super::paging::{PageInfo, Paging};
 use super::{ApiKeyAuth, ApiTags, MessageResponse, format_timestamp};
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -21,9 +22,6 @@ pub struct LinksApi {
     /// Shared application state.
     pub state: Arc<AppState>,
 }
-
-/// The reference's default page size.
-const DEFAULT_PER_PAGE: u64 = 15;
 
 /// `{location, link}`: visitors from that country go to `link`.
 #[derive(Debug, Clone, Object)]
@@ -212,16 +210,9 @@ pub struct LinkItem {
 /// The page object of REFERENCE §1.5 for links.
 #[derive(Debug, Object)]
 pub struct LinkPage {
-    /// Matching links in all pages.
-    pub result: u64,
-    /// Effective page size.
-    pub perpage: u64,
-    /// This page.
-    pub currentpage: u64,
-    /// The next page, `null` on the last.
-    pub nextpage: Option<u64>,
-    /// Number of pages, 0 when nothing matches.
-    pub maxpage: u64,
+    /// The counters.
+    #[oai(flatten)]
+    pub page: PageInfo,
     /// The links of this page.
     pub urls: Vec<LinkItem>,
 }
@@ -306,11 +297,6 @@ pub enum LinkListOrSingle {
     Page(LinkListResponse),
     /// The link behind `short`.
     Single(Box<LinkWithStats>),
-}
-
-fn lenient_number(raw: Option<&str>) -> Option<u64> {
-    raw.and_then(|raw| raw.trim().parse::<u64>().ok())
-        .filter(|value| *value >= 1)
 }
 
 fn json_column(raw: Option<&str>) -> Option<serde_json::Value> {
@@ -427,26 +413,22 @@ impl LinksApi {
             let single = Box::new(self.with_stats(model).await?);
             return Ok(Json(LinkListOrSingle::Single(single)));
         }
-        let per_page = lenient_number(limit.0.as_deref())
-            .unwrap_or(DEFAULT_PER_PAGE)
-            .min(self.state.config.max_page_size);
-        let page = lenient_number(page.0.as_deref()).unwrap_or(1);
+        let paging = Paging::from_query(
+            limit.0.as_deref(),
+            page.0.as_deref(),
+            self.state.config.max_page_size,
+        );
         let query = ListQuery {
-            per_page,
-            page,
+            per_page: paging.per_page,
+            page: paging.page,
             by_clicks: order.0.as_deref() == Some("click"),
             keyword: q.0,
         };
         let (total, models) = links::list(&self.state.db, caller.user.id, &query).await?;
-        let maxpage = total.div_ceil(per_page);
         Ok(Json(LinkListOrSingle::Page(LinkListResponse {
             error: 0,
             data: LinkPage {
-                result: total,
-                perpage: per_page,
-                currentpage: page,
-                nextpage: (page < maxpage).then_some(page + 1),
-                maxpage,
+                page: PageInfo::new(total, paging),
                 urls: models.into_iter().map(|model| self.item(model)).collect(),
             },
         })))
@@ -461,7 +443,7 @@ impl LinksApi {
         /// Link id.
         id: Path<String>,
     ) -> Result<Json<LinkWithStats>, ApiError> {
-        let id = parse_id(&id.0)?;
+        let id = link_id(&id.0)?;
         let model = links::owned(&self.state.db, caller.user.id, id).await?;
         Ok(Json(self.with_stats(model).await?))
     }
@@ -480,7 +462,7 @@ impl LinksApi {
         id: Path<String>,
         body: Json<LinkRequest>,
     ) -> Result<Json<UpdatedLink>, ApiError> {
-        let id = parse_id(&id.0)?;
+        let id = link_id(&id.0)?;
         let model = links::update(&self.state, &caller.user, id, body.0.into()).await?;
         let shorturl = self.state.short_urls.short_url(&model.domain, &model.alias);
         Ok(Json(UpdatedLink {
@@ -504,7 +486,7 @@ impl LinksApi {
         /// Link id.
         id: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
-        let id = parse_id(&id.0)?;
+        let id = link_id(&id.0)?;
         links::delete(&self.state, caller.user.id, id).await?;
         Ok(Json(MessageResponse::new(
             "Link has been successfully deleted.",
@@ -512,11 +494,8 @@ impl LinksApi {
     }
 }
 
-/// A path id; anything that is not a positive number is a missing link, not a server error.
-fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
+/// A link id from the path; anything else answers like a missing link.
+fn link_id(raw: &str) -> Result<i64, ApiError> {
+    super::parse_id(raw)
         .ok_or_else(|| ApiError::not_found("link_not_found", crate::error::messages::LINK_MISSING))
 }

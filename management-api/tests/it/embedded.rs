@@ -171,6 +171,10 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/url/{id}",
         "/url/{id}/update",
         "/url/{id}/delete",
+        "/pixels",
+        "/pixel/add",
+        "/pixel/{id}/update",
+        "/pixel/{id}/delete",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }

@@ -6,5 +6,6 @@ mod auth;
 mod binary;
 mod embedded;
 mod links;
+mod pixels;
 mod split;
 mod support;
