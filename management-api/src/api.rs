@@ -2,6 +2,7 @@
 //! responses; the rules live in the service modules (`accounts`, `links`).
 
 pub mod account;
+pub mod channels;
 pub mod links;
 pub mod paging;
 pub mod pixels;
@@ -18,6 +19,8 @@ pub enum ApiTags {
     Links,
     /// Tracking pixels fired on interstitial pages.
     Pixels,
+    /// Folders of links.
+    Channels,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

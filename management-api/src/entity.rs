@@ -4,6 +4,8 @@
 //! rules live in the services that use them. A schema change goes into a new migration first.
 
 pub mod api_key;
+pub mod channel;
+pub mod channel_item;
 pub mod click;
 pub mod click_rollup;
 pub mod link;

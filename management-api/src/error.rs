@@ -18,6 +18,9 @@ pub struct ErrorBody {
     pub message: String,
     /// Stable machine-readable name of the error.
     pub code: String,
+    /// The id of an existing resource the error is about (a channel with the same name).
+    #[oai(skip_serializing_if_is_none)]
+    pub id: Option<i64>,
 }
 
 /// An error answered by an `/api` handler.
@@ -51,6 +54,7 @@ fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
         error: 1,
         message: message.into(),
         code: code.to_owned(),
+        id: None,
     })
 }
 
@@ -87,6 +91,20 @@ impl ApiError {
             "internal",
             "An internal error occurred. Please try again later.",
         ))
+    }
+
+    /// The same error, naming the existing resource `id` it is about.
+    pub fn with_id(mut self, id: i64) -> ApiError {
+        match &mut self {
+            ApiError::BadRequest(Json(body))
+            | ApiError::Forbidden(Json(body))
+            | ApiError::NotFound(Json(body))
+            | ApiError::Conflict(Json(body))
+            | ApiError::Unprocessable(Json(body))
+            | ApiError::TooManyRequests(Json(body))
+            | ApiError::Internal(Json(body)) => body.id = Some(id),
+        }
+        self
     }
 
     /// The status this error answers with.

@@ -111,10 +111,12 @@ fn refused(refusal: Refusal) -> ApiError {
 pub fn error_response(err: ApiError) -> Response {
     let status = err.status();
     let body = err.body();
-    json_response(
-        status,
-        serde_json::json!({ "error": body.error, "message": body.message, "code": body.code }),
-    )
+    let mut json =
+        serde_json::json!({ "error": body.error, "message": body.message, "code": body.code });
+    if let Some(id) = body.id {
+        json["id"] = id.into();
+    }
+    json_response(status, json)
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {

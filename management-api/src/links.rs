@@ -13,7 +13,8 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::auth::feature_limit;
-use crate::entity::{link, plan, user};
+use crate::channels;
+use crate::entity::{channel, link, plan, user};
 use crate::error::{ApiError, messages};
 use crate::publish;
 
@@ -150,6 +151,23 @@ async fn pixel_ids(
     Ok(serde_json::to_string(&ids).expect("ids serialise"))
 }
 
+/// The channel a link should join: `requested` when it is the caller's, else none (unknown ids
+/// are ignored, as the reference does).
+async fn owned_channel(
+    db: &DatabaseConnection,
+    user_id: i64,
+    requested: Option<i64>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(channel_id) = requested else {
+        return Ok(None);
+    };
+    let found = channel::Entity::find_by_id(channel_id)
+        .filter(channel::Column::UserId.eq(user_id))
+        .one(db)
+        .await?;
+    Ok(found.map(|channel| channel.id))
+}
+
 /// The domain key a link is stored under. Only the default domain exists until branded domains
 /// are managed; an unknown domain silently falls back to it, as the reference does.
 fn domain_key(state: &AppState, requested: Option<&str>) -> String {
@@ -233,9 +251,8 @@ pub async fn create(
         meta_description: Set(input.metadescription.unwrap_or_default().trim().to_owned()),
         meta_image: Set(meta_image),
         pixels: Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?),
-        // Channels and campaigns are resources of their own; until they exist every id is
-        // unknown, and unknown ids are skipped as the reference does.
-        channels: Set("[]".to_owned()),
+        // Campaigns are a resource of their own; until they exist every id is unknown, and
+        // unknown ids are ignored as the reference does.
         campaign_id: Set(None),
         geotarget: Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget)),
         devicetarget: Set(pairs_or_none(
@@ -258,13 +275,14 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
+    let channel_id = owned_channel(&state.db, owner.id, input.channel).await?;
     let mut alias_len = alias::GENERATED_LEN;
     for attempt in 0..GENERATE_ATTEMPTS {
         let alias = match &custom {
             Some(custom) => custom.clone(),
             None => alias::generate(alias_len),
         };
-        match insert_link(state, template.clone(), &alias).await {
+        match insert_link(state, template.clone(), &alias, channel_id).await {
             Ok(model) => return Ok(model),
             Err(err) if is_unique_violation(&err) => {
                 if custom.is_some() {
@@ -286,10 +304,15 @@ async fn insert_link(
     state: &AppState,
     mut template: link::ActiveModel,
     alias: &str,
+    channel_id: Option<i64>,
 ) -> Result<link::Model, DbErr> {
     template.alias = Set(alias.to_owned());
     let txn = state.db.begin().await?;
     let model = template.insert(&txn).await?;
+    if let Some(channel_id) = channel_id {
+        // A new link cannot be in the channel yet.
+        let _ = channels::add_item(&txn, channel_id, channels::LINK_ITEM, model.id).await?;
+    }
     publish::enqueue(&txn, &model.domain, &model.alias).await?;
     txn.commit().await?;
     state.publisher.publish_now(PUBLISH_WAIT).await;
@@ -460,9 +483,14 @@ pub async fn update(
     active.status = Set("private".to_owned());
     active.updated_at = Set(now);
 
+    let channel_id = owned_channel(&state.db, owner.id, input.channel).await?;
     let write = async {
         let txn = state.db.begin().await?;
         let model = active.update(&txn).await?;
+        if let Some(channel_id) = channel_id {
+            // Added to the channel; memberships it already had are kept, as the reference does.
+            let _ = channels::add_item(&txn, channel_id, channels::LINK_ITEM, model.id).await?;
+        }
         publish::enqueue(&txn, &current.domain, &current.alias).await?;
         if (model.domain.as_str(), model.alias.as_str())
             != (current.domain.as_str(), current.alias.as_str())
@@ -497,6 +525,7 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), ApiEr
             "An error occurred and the link was not deleted.",
         ));
     }
+    channels::forget_link(&txn, current.id).await?;
     publish::enqueue(&txn, &current.domain, &current.alias).await?;
     txn.commit().await?;
     state.publisher.publish_now(PUBLISH_WAIT).await;

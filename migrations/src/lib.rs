@@ -16,6 +16,7 @@ mod m20260101_000006_create_click_rollups;
 mod m20260101_000007_create_publish_outbox;
 mod m20260101_000008_seed_default_plan;
 mod m20260101_000009_create_pixels;
+mod m20260101_000010_create_channels;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
 /// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000007_create_publish_outbox::Migration),
             Box::new(m20260101_000008_seed_default_plan::Migration),
             Box::new(m20260101_000009_create_pixels::Migration),
+            Box::new(m20260101_000010_create_channels::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 10] = [
     "plans",
     "users",
     "api_keys",
@@ -15,6 +15,8 @@ const TABLES: [&str; 8] = [
     "click_rollups",
     "publish_outbox",
     "pixels",
+    "channels",
+    "channel_items",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {

@@ -12,6 +12,7 @@ use super::paging::{PageInfo, Paging};
 use super::{ApiKeyAuth, ApiTags, MessageResponse, format_timestamp};
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::channels;
 use crate::entity::link;
 use crate::error::ApiError;
 use crate::links::{self, DeepLinkInput, LinkInput, ListQuery};
@@ -303,10 +304,6 @@ fn json_column(raw: Option<&str>) -> Option<serde_json::Value> {
     raw.and_then(|raw| serde_json::from_str(raw).ok())
 }
 
-fn channel_ids(raw: &str) -> Vec<i64> {
-    serde_json::from_str(raw).unwrap_or_default()
-}
-
 fn ranking(pairs: Vec<(String, i64)>) -> serde_json::Value {
     serde_json::Value::Object(
         pairs
@@ -317,14 +314,15 @@ fn ranking(pairs: Vec<(String, i64)>) -> serde_json::Value {
 }
 
 impl LinksApi {
-    fn item(&self, model: link::Model) -> LinkItem {
+    /// A link as lists show it; `channel` holds the channels it is in.
+    fn item(&self, model: link::Model, channel: Vec<i64>) -> LinkItem {
         let urls = &self.state.short_urls;
         LinkItem {
             id: model.id,
             shorturl: urls.short_url(&model.domain, &model.alias),
             domain: (!model.domain.is_empty()).then(|| urls.domain_base(&model.domain)),
             campaign: model.campaign_id,
-            channel: channel_ids(&model.channels),
+            channel,
             date: format_timestamp(&model.created_at),
             clicks: model.clicks,
             uniqueclicks: model.unique_clicks,
@@ -333,6 +331,16 @@ impl LinksApi {
             title: model.meta_title,
             description: model.meta_description,
         }
+    }
+
+    async fn items(&self, models: Vec<link::Model>) -> Result<Vec<LinkItem>, ApiError> {
+        let ids: Vec<i64> = models.iter().map(|model| model.id).collect();
+        let channels = channels::channels_of_links(&self.state.db, &ids).await?;
+        Ok(models
+            .into_iter()
+            .zip(channels)
+            .map(|(model, channel)| self.item(model, channel))
+            .collect())
     }
 
     async fn with_stats(&self, model: link::Model) -> Result<LinkWithStats, ApiError> {
@@ -429,7 +437,7 @@ impl LinksApi {
             error: 0,
             data: LinkPage {
                 page: PageInfo::new(total, paging),
-                urls: models.into_iter().map(|model| self.item(model)).collect(),
+                urls: self.items(models).await?,
             },
         })))
     }

@@ -37,9 +37,6 @@ pub struct Model {
     /// JSON array of pixel ids.
     #[sea_orm(column_type = "Text")]
     pub pixels: String,
-    /// JSON array of channel ids.
-    #[sea_orm(column_type = "Text")]
-    pub channels: String,
     pub campaign_id: Option<i64>,
     #[sea_orm(column_type = "Text", nullable)]
     pub geotarget: Option<String>,

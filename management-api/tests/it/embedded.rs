@@ -175,6 +175,12 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/pixel/add",
         "/pixel/{id}/update",
         "/pixel/{id}/delete",
+        "/channels",
+        "/channel/{id}",
+        "/channel/add",
+        "/channel/{id}/update",
+        "/channel/{id}/delete",
+        "/channel/{channelid}/assign/{item_type}/{itemid}",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }
