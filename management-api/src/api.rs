@@ -2,6 +2,7 @@
 //! responses; the rules live in the service modules (`accounts`, `links`).
 
 pub mod account;
+pub mod campaigns;
 pub mod channels;
 pub mod links;
 pub mod paging;
@@ -21,6 +22,8 @@ pub enum ApiTags {
     Pixels,
     /// Folders of links.
     Channels,
+    /// Groups of links with a rotator.
+    Campaigns,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

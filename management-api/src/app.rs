@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::account::AccountApi;
+use crate::api::campaigns::CampaignsApi;
 use crate::api::channels::ChannelsApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
@@ -287,6 +288,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
                 state: state.clone(),
             },
             ChannelsApi {
+                state: state.clone(),
+            },
+            CampaignsApi {
                 state: state.clone(),
             },
         ),

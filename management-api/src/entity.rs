@@ -4,6 +4,7 @@
 //! rules live in the services that use them. A schema change goes into a new migration first.
 
 pub mod api_key;
+pub mod campaign;
 pub mod channel;
 pub mod channel_item;
 pub mod click;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod campaigns;
 pub mod channels;
 pub mod config;
 pub mod entity;

@@ -13,10 +13,10 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::auth::feature_limit;
-use crate::channels;
 use crate::entity::{channel, link, plan, user};
 use crate::error::{ApiError, messages};
 use crate::publish;
+use crate::{campaigns, channels};
 
 /// Attempts at a free generated alias before giving up; each collision is a 1 in ~10^10 event
 /// until the namespace fills, and after [`GROW_AFTER_ATTEMPTS`] the alias gets longer.
@@ -251,9 +251,7 @@ pub async fn create(
         meta_description: Set(input.metadescription.unwrap_or_default().trim().to_owned()),
         meta_image: Set(meta_image),
         pixels: Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?),
-        // Campaigns are a resource of their own; until they exist every id is unknown, and
-        // unknown ids are ignored as the reference does.
-        campaign_id: Set(None),
+        campaign_id: Set(campaigns::owned_id(&state.db, owner.id, input.campaign).await?),
         geotarget: Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget)),
         devicetarget: Set(pairs_or_none(
             input.devicetarget.as_ref(),
@@ -465,7 +463,7 @@ pub async fn update(
     active.password_hash = Set(optional_password_hash(input.password.as_deref())?);
     active.domain = Set(domain_key(state, input.domain.as_deref()));
     active.pixels = Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?);
-    active.campaign_id = Set(None);
+    active.campaign_id = Set(campaigns::owned_id(&state.db, owner.id, input.campaign).await?);
     active.geotarget = Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget));
     active.devicetarget = Set(pairs_or_none(
         input.devicetarget.as_ref(),

@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "plans",
     "users",
     "api_keys",
@@ -17,6 +17,7 @@ const TABLES: [&str; 10] = [
     "pixels",
     "channels",
     "channel_items",
+    "campaigns",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {

@@ -181,6 +181,11 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/channel/{id}/update",
         "/channel/{id}/delete",
         "/channel/{channelid}/assign/{item_type}/{itemid}",
+        "/campaigns",
+        "/campaign/add",
+        "/campaign/{id}/update",
+        "/campaign/{id}/delete",
+        "/campaign/{campaignid}/assign/{linkid}",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }

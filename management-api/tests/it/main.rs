@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod binary;
+mod campaigns;
 mod channels;
 mod embedded;
 mod links;

@@ -1,0 +1,279 @@
+//! Campaign rules (REFERENCE §9): a user's groups of links, each with a rotator slug that is
+//! unique on the application host.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
+
+use crate::entity::{campaign, link, user};
+use crate::error::ApiError;
+use crate::links::alias;
+
+/// Shortest campaign name the reference accepts.
+const MIN_NAME_LEN: usize = 2;
+
+/// Length of generated rotator slugs: 26^6 ≈ 3e8, plenty for one namespace of rotators.
+const GENERATED_SLUG_LEN: usize = 6;
+
+/// Attempts at a free generated slug before giving up.
+const SLUG_ATTEMPTS: usize = 8;
+
+/// Fields a campaign update may change; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct CampaignChanges {
+    /// New name, applied when longer than 2 characters.
+    pub name: Option<String>,
+    /// New rotator slug, which must be free.
+    pub slug: Option<String>,
+    /// New access flag.
+    pub public: Option<bool>,
+}
+
+fn campaign_missing() -> ApiError {
+    ApiError::not_found(
+        "campaign_not_found",
+        "Campaign not found. Please try again.",
+    )
+}
+
+fn slug_unavailable() -> ApiError {
+    ApiError::conflict(
+        "slug_unavailable",
+        "This slug is currently not available. Please choose another one.",
+    )
+}
+
+fn name_taken() -> ApiError {
+    ApiError::conflict(
+        "campaign_exists",
+        "You already have a campaign with that name.",
+    )
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The name as stored: trimmed, first letter upper-cased, as the reference does.
+fn display_name(name: &str) -> String {
+    let name = name.trim();
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A sent slug, slugified and lower-cased; one that comes out shorter than 3 characters or
+/// reserved is not available.
+fn requested_slug(raw: &str) -> Result<String, ApiError> {
+    let slug = alias::slugify(raw).to_ascii_lowercase();
+    if slug.len() < 3 || slug.len() > alias::MAX_ALIAS_LEN || alias::is_reserved(&slug) {
+        return Err(slug_unavailable());
+    }
+    Ok(slug)
+}
+
+fn random_slug() -> String {
+    (0..GENERATED_SLUG_LEN)
+        .map(|_| char::from(b'a' + rand::random_range(0..26u8)))
+        .collect()
+}
+
+async fn same_name(
+    db: &DatabaseConnection,
+    user_id: i64,
+    name: &str,
+    except: Option<i64>,
+) -> Result<bool, DbErr> {
+    let mut query = campaign::Entity::find()
+        .filter(campaign::Column::UserId.eq(user_id))
+        .filter(campaign::Column::Name.eq(name));
+    if let Some(except) = except {
+        query = query.filter(campaign::Column::Id.ne(except));
+    }
+    Ok(query.one(db).await?.is_some())
+}
+
+/// Creates a campaign for `owner`.
+pub async fn create(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+    name: Option<String>,
+    slug: Option<String>,
+    public: Option<bool>,
+) -> Result<campaign::Model, ApiError> {
+    let name = display_name(name.as_deref().unwrap_or_default());
+    if name.chars().count() < MIN_NAME_LEN {
+        return Err(ApiError::unprocessable(
+            "invalid_campaign_name",
+            "Campaign name cannot be empty and must have at least 2 characters.",
+        ));
+    }
+    let requested = match slug.as_deref().filter(|slug| !slug.trim().is_empty()) {
+        Some(raw) => Some(requested_slug(raw)?),
+        None => None,
+    };
+    if same_name(db, owner.id, &name, None).await? {
+        return Err(name_taken());
+    }
+    for _ in 0..SLUG_ATTEMPTS {
+        let slug = requested.clone().unwrap_or_else(random_slug);
+        let inserted = campaign::ActiveModel {
+            user_id: Set(owner.id),
+            name: Set(name.clone()),
+            slug: Set(slug),
+            public: Set(public.unwrap_or(false)),
+            views: Set(0),
+            created_at: Set(Utc::now().naive_utc()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        match inserted {
+            Ok(model) => return Ok(model),
+            Err(err) if is_unique_violation(&err) => {
+                if same_name(db, owner.id, &name, None).await? {
+                    return Err(name_taken());
+                }
+                if requested.is_some() {
+                    return Err(slug_unavailable());
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::internal(
+        "no free generated campaign slug after several attempts",
+    ))
+}
+
+/// The caller's campaign `id`; another user's answers like a missing one.
+pub async fn owned(
+    db: &DatabaseConnection,
+    user_id: i64,
+    id: i64,
+) -> Result<campaign::Model, ApiError> {
+    campaign::Entity::find_by_id(id)
+        .filter(campaign::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(campaign_missing)
+}
+
+/// The caller's campaign `requested`, or none when it is unknown or foreign (ignored, as the
+/// reference ignores unknown campaign ids on links).
+pub async fn owned_id(
+    db: &DatabaseConnection,
+    user_id: i64,
+    requested: Option<i64>,
+) -> Result<Option<i64>, DbErr> {
+    let Some(id) = requested else {
+        return Ok(None);
+    };
+    let found = campaign::Entity::find_by_id(id)
+        .filter(campaign::Column::UserId.eq(user_id))
+        .one(db)
+        .await?;
+    Ok(found.map(|campaign| campaign.id))
+}
+
+/// One page of the caller's campaigns, newest first, and the total.
+pub async fn list(
+    db: &DatabaseConnection,
+    user_id: i64,
+    per_page: u64,
+    page: u64,
+) -> Result<(u64, Vec<campaign::Model>), ApiError> {
+    let paginator = campaign::Entity::find()
+        .filter(campaign::Column::UserId.eq(user_id))
+        .order_by_desc(campaign::Column::Id)
+        .paginate(db, per_page);
+    Ok((
+        paginator.num_items().await?,
+        paginator.fetch_page(page - 1).await?,
+    ))
+}
+
+/// Applies `changes`; a name of 2 characters or fewer is ignored, as the reference does.
+pub async fn update(
+    db: &DatabaseConnection,
+    user_id: i64,
+    id: i64,
+    changes: CampaignChanges,
+) -> Result<campaign::Model, ApiError> {
+    let current = owned(db, user_id, id).await?;
+    let mut active: campaign::ActiveModel = current.clone().into();
+    if let Some(name) = changes
+        .name
+        .map(|name| display_name(&name))
+        .filter(|name| name.chars().count() > MIN_NAME_LEN)
+    {
+        if same_name(db, user_id, &name, Some(id)).await? {
+            return Err(name_taken());
+        }
+        active.name = Set(name);
+    }
+    if let Some(raw) = changes
+        .slug
+        .as_deref()
+        .filter(|slug| !slug.trim().is_empty())
+    {
+        let slug = requested_slug(raw)?;
+        if slug != current.slug {
+            active.slug = Set(slug);
+        }
+    }
+    if let Some(public) = changes.public {
+        active.public = Set(public);
+    }
+    active.update(db).await.map_err(|err| {
+        if is_unique_violation(&err) {
+            slug_unavailable()
+        } else {
+            err.into()
+        }
+    })
+}
+
+/// Deletes the caller's campaign; its links stay and leave the campaign.
+pub async fn delete(db: &DatabaseConnection, user_id: i64, id: i64) -> Result<(), ApiError> {
+    let current = owned(db, user_id, id).await?;
+    let txn = db.begin().await?;
+    link::Entity::update_many()
+        .col_expr(link::Column::CampaignId, Expr::value(Option::<i64>::None))
+        .filter(link::Column::CampaignId.eq(current.id))
+        .exec(&txn)
+        .await?;
+    campaign::Entity::delete_by_id(current.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Moves the caller's link into the caller's campaign (a link is in at most one).
+pub async fn assign(
+    db: &DatabaseConnection,
+    user_id: i64,
+    campaign_id: i64,
+    link_id: Option<i64>,
+) -> Result<(), ApiError> {
+    let campaign = owned(db, user_id, campaign_id).await?;
+    let link_missing =
+        || ApiError::not_found("link_not_found", "Link not found. Please try again.");
+    let link_id = link_id.ok_or_else(link_missing)?;
+    let result = link::Entity::update_many()
+        .col_expr(link::Column::CampaignId, Expr::value(Some(campaign.id)))
+        .filter(link::Column::Id.eq(link_id))
+        .filter(link::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(link_missing());
+    }
+    Ok(())
+}
