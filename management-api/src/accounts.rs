@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use sha2::{Digest, Sha256};
 
 use crate::entity::user;
-use crate::error::ApiError;
+use crate::error::{ApiError, is_unique_violation};
 
 /// The shortest password the reference accepts.
 pub const MIN_PASSWORD_LEN: usize = 5;
@@ -125,10 +125,7 @@ pub async fn update(
         return Ok(UpdateOutcome::Unchanged);
     }
     active.update(db).await.map_err(|err| {
-        if matches!(
-            err.sql_err(),
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-        ) {
+        if is_unique_violation(&err) {
             ApiError::conflict(
                 "email_taken",
                 "An account is already associated with this email.",

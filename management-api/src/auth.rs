@@ -150,6 +150,35 @@ pub fn feature_count(plan: &plan::Model, feature: &str) -> Option<u64> {
     }
 }
 
+/// Refuses one more resource of a kind whose plan feature sets a `count` (pixels, channels, ...)
+/// when the owner already has `n_existing` of them; 0 or absent means no limit, and admins are
+/// exempt. The reference's message for every such limit.
+pub async fn check_plan_count(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+    feature: &str,
+    n_existing: u64,
+) -> Result<(), crate::error::ApiError> {
+    if owner.is_admin {
+        return Ok(());
+    }
+    let plan = match owner.plan_id {
+        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
+        None => None,
+    };
+    let limit = plan
+        .as_ref()
+        .and_then(|plan| feature_count(plan, feature))
+        .filter(|max| *max > 0);
+    match limit {
+        Some(max) if n_existing >= max => Err(crate::error::ApiError::forbidden(
+            &format!("{feature}_limit"),
+            "You have reached your limit.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// On a database without users, creates the first admin with `initial_key`, or with a generated
 /// key that is returned so the caller can print it once. Returns `None` when users exist.
 pub async fn bootstrap_admin(

@@ -5,11 +5,11 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::entity::{campaign, link, user};
-use crate::error::ApiError;
+use crate::error::{ApiError, is_unique_violation};
 use crate::links::alias;
 
 /// Shortest campaign name the reference accepts.
@@ -51,10 +51,6 @@ fn name_taken() -> ApiError {
         "campaign_exists",
         "You already have a campaign with that name.",
     )
-}
-
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// The name as stored: trimmed, first letter upper-cased, as the reference does.

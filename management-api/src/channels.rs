@@ -6,12 +6,12 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::auth::feature_count;
-use crate::entity::{channel, channel_item, link, plan, user};
-use crate::error::ApiError;
+use crate::auth::check_plan_count;
+use crate::entity::{channel, channel_item, link, user};
+use crate::error::{ApiError, is_unique_violation};
 
 /// The item type of links in `channel_items`.
 pub const LINK_ITEM: &str = "links";
@@ -34,10 +34,6 @@ pub struct ChannelChanges {
 
 fn channel_missing() -> ApiError {
     ApiError::not_found("channel_not_found", "Channel not found. Please try again.")
-}
-
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// `#rrggbb` from what was sent (only the first 7 characters count, as the reference reads it),
@@ -103,7 +99,11 @@ pub async fn create(
     if let Some(existing) = same_name(db, owner.id, &name, None).await? {
         return Err(name_taken(existing));
     }
-    check_limit(db, owner).await?;
+    let n_existing = channel::Entity::find()
+        .filter(channel::Column::UserId.eq(owner.id))
+        .count(db)
+        .await?;
+    check_plan_count(db, owner, "channels", n_existing).await?;
     let inserted = channel::ActiveModel {
         user_id: Set(owner.id),
         name: Set(name.clone()),
@@ -126,35 +126,6 @@ pub async fn create(
         }
         Err(err) => Err(err.into()),
     }
-}
-
-/// Refuses a new channel when the plan's `channels.count` is reached (admins exempt).
-async fn check_limit(db: &DatabaseConnection, owner: &user::Model) -> Result<(), ApiError> {
-    if owner.is_admin {
-        return Ok(());
-    }
-    let plan = match owner.plan_id {
-        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
-        None => None,
-    };
-    let Some(max) = plan
-        .as_ref()
-        .and_then(|plan| feature_count(plan, "channels"))
-        .filter(|max| *max > 0)
-    else {
-        return Ok(());
-    };
-    let n_channels = channel::Entity::find()
-        .filter(channel::Column::UserId.eq(owner.id))
-        .count(db)
-        .await?;
-    if n_channels >= max {
-        return Err(ApiError::forbidden(
-            "channel_limit",
-            "You have reached your limit.",
-        ));
-    }
-    Ok(())
 }
 
 /// The caller's channel `id`; another user's answers like a missing one.

@@ -140,6 +140,15 @@ impl From<DbErr> for ApiError {
     }
 }
 
+/// Whether `err` is a unique-constraint violation, recognised by the driver's error kind rather
+/// than by message text, on SQLite and PostgreSQL alike.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 /// `err` and its sources, joined with `: `, for logs and stored error notes.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut message = err.to_string();

@@ -8,13 +8,13 @@ use chrono::{NaiveDateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::app::AppState;
 use crate::auth::feature_limit;
 use crate::entity::{channel, link, plan, user};
-use crate::error::{ApiError, messages};
+use crate::error::{ApiError, is_unique_violation, messages};
 use crate::publish;
 use crate::{campaigns, channels};
 
@@ -109,10 +109,6 @@ fn alias_taken() -> ApiError {
 
 fn link_missing() -> ApiError {
     ApiError::not_found("link_not_found", messages::LINK_MISSING)
-}
-
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 fn pairs_or_none(

@@ -5,13 +5,13 @@ pub mod rules;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::app::AppState;
-use crate::auth::feature_count;
-use crate::entity::{link, pixel, plan, user};
-use crate::error::ApiError;
+use crate::auth::check_plan_count;
+use crate::entity::{link, pixel, user};
+use crate::error::{ApiError, is_unique_violation};
 use crate::publish;
 
 /// Longest pixel name kept: a label for lists, not a document.
@@ -50,40 +50,6 @@ fn checked_tag(provider: &str, tag: &str) -> Result<(), ApiError> {
         .map_err(|message| ApiError::unprocessable("invalid_pixel_tag", message))
 }
 
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
-/// Refuses a new pixel when the plan's `pixels.count` is reached (0 or absent: no limit;
-/// admins exempt).
-async fn check_limit(db: &DatabaseConnection, owner: &user::Model) -> Result<(), ApiError> {
-    if owner.is_admin {
-        return Ok(());
-    }
-    let plan = match owner.plan_id {
-        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
-        None => None,
-    };
-    let Some(max) = plan
-        .as_ref()
-        .and_then(|plan| feature_count(plan, "pixels"))
-        .filter(|max| *max > 0)
-    else {
-        return Ok(());
-    };
-    let n_pixels = pixel::Entity::find()
-        .filter(pixel::Column::UserId.eq(owner.id))
-        .count(db)
-        .await?;
-    if n_pixels >= max {
-        return Err(ApiError::forbidden(
-            "pixel_limit",
-            "You have reached your limit.",
-        ));
-    }
-    Ok(())
-}
-
 /// Creates a pixel for `owner` from the sent `type`, `name` and `tag`.
 pub async fn create(
     db: &DatabaseConnection,
@@ -115,7 +81,11 @@ pub async fn create(
         ));
     }
     checked_tag(&provider, &tag)?;
-    check_limit(db, owner).await?;
+    let n_existing = pixel::Entity::find()
+        .filter(pixel::Column::UserId.eq(owner.id))
+        .count(db)
+        .await?;
+    check_plan_count(db, owner, "pixels", n_existing).await?;
     pixel::ActiveModel {
         user_id: Set(owner.id),
         provider: Set(provider),
