@@ -141,6 +141,23 @@ pub async fn owned(
         .ok_or_else(channel_missing)
 }
 
+/// The caller's channel `requested`, or none when it is unknown or foreign (ignored, as the
+/// reference ignores unknown channel ids on links).
+pub async fn owned_id(
+    db: &DatabaseConnection,
+    user_id: i64,
+    requested: Option<i64>,
+) -> Result<Option<i64>, DbErr> {
+    let Some(id) = requested else {
+        return Ok(None);
+    };
+    let found = channel::Entity::find_by_id(id)
+        .filter(channel::Column::UserId.eq(user_id))
+        .one(db)
+        .await?;
+    Ok(found.map(|channel| channel.id))
+}
+
 /// One page of the caller's channels (starred first, then newest) and the total.
 pub async fn list(
     db: &DatabaseConnection,

@@ -13,7 +13,7 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::auth::feature_limit;
-use crate::entity::{channel, link, plan, user};
+use crate::entity::{link, plan, user};
 use crate::error::{ApiError, is_unique_violation, messages};
 use crate::publish;
 use crate::{campaigns, channels};
@@ -147,36 +147,6 @@ async fn pixel_ids(
     Ok(serde_json::to_string(&ids).expect("ids serialise"))
 }
 
-/// The channel a link should join: `requested` when it is the caller's, else none (unknown ids
-/// are ignored, as the reference does).
-async fn owned_channel(
-    db: &DatabaseConnection,
-    user_id: i64,
-    requested: Option<i64>,
-) -> Result<Option<i64>, ApiError> {
-    let Some(channel_id) = requested else {
-        return Ok(None);
-    };
-    let found = channel::Entity::find_by_id(channel_id)
-        .filter(channel::Column::UserId.eq(user_id))
-        .one(db)
-        .await?;
-    Ok(found.map(|channel| channel.id))
-}
-
-/// The domain key a link is stored under. Only the default domain exists until branded domains
-/// are managed; an unknown domain silently falls back to it, as the reference does.
-fn domain_key(state: &AppState, requested: Option<&str>) -> String {
-    let default_host = state.short_urls.default_host();
-    match requested.map(shared::normalize_host) {
-        Some(host) if !host.is_empty() && host != default_host => {
-            tracing::debug!(domain = %host, "unknown domain; using the default host");
-            String::new()
-        }
-        _ => String::new(),
-    }
-}
-
 /// Checks the link quota of the caller's plan (`limits.links`, 0 = unlimited; admins exempt).
 async fn check_quota(db: &DatabaseConnection, owner: &user::Model) -> Result<(), ApiError> {
     if owner.is_admin {
@@ -231,7 +201,9 @@ pub async fn create(
     });
     let template = link::ActiveModel {
         user_id: Set(owner.id),
-        domain: Set(domain_key(state, input.domain.as_deref())),
+        // Only the default domain exists until branded domains are managed; an unknown `domain`
+        // falls back to it silently, as the reference does.
+        domain: Set(shared::DEFAULT_DOMAIN.to_owned()),
         custom_alias: Set(custom.is_some()),
         url: Set(url),
         link_type: Set(input
@@ -269,7 +241,7 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    let channel_id = owned_channel(&state.db, owner.id, input.channel).await?;
+    let channel_id = channels::owned_id(&state.db, owner.id, input.channel).await?;
     let mut alias_len = alias::GENERATED_LEN;
     for attempt in 0..GENERATE_ATTEMPTS {
         let alias = match &custom {
@@ -457,7 +429,9 @@ pub async fn update(
     }
     active.expiry = Set(optional_expiry(input.expiry.as_deref(), now)?);
     active.password_hash = Set(optional_password_hash(input.password.as_deref())?);
-    active.domain = Set(domain_key(state, input.domain.as_deref()));
+    // `domain` is cleared when omitted and falls back to the default when unknown; until
+    // branded domains are managed both mean the default host.
+    active.domain = Set(shared::DEFAULT_DOMAIN.to_owned());
     active.pixels = Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?);
     active.campaign_id = Set(campaigns::owned_id(&state.db, owner.id, input.campaign).await?);
     active.geotarget = Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget));
@@ -477,7 +451,7 @@ pub async fn update(
     active.status = Set("private".to_owned());
     active.updated_at = Set(now);
 
-    let channel_id = owned_channel(&state.db, owner.id, input.channel).await?;
+    let channel_id = channels::owned_id(&state.db, owner.id, input.channel).await?;
     let write = async {
         let txn = state.db.begin().await?;
         let model = active.update(&txn).await?;

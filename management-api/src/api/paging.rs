@@ -23,11 +23,14 @@ impl Paging {
             raw.and_then(|raw| raw.trim().parse::<u64>().ok())
                 .filter(|value| *value >= 1)
         };
+        let per_page = number(limit)
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .min(max_per_page.max(1));
+        // SQL offsets are signed 64-bit: a page beyond them is simply empty, not an overflow.
+        let last_addressable_page = (i64::MAX as u64) / per_page;
         Paging {
-            per_page: number(limit)
-                .unwrap_or(DEFAULT_PER_PAGE)
-                .min(max_per_page.max(1)),
-            page: number(page).unwrap_or(1),
+            per_page,
+            page: number(page).unwrap_or(1).min(last_addressable_page),
         }
     }
 }
@@ -80,6 +83,14 @@ mod tests {
         check(Some("abc"), Some("-3"), (15, 1));
         check(Some("0"), Some("0"), (15, 1));
         check(Some("5000"), None, (1000, 1));
+        let huge = u64::MAX.to_string();
+        let paging = Paging::from_query(Some("15"), Some(&huge), 1000);
+        assert!(
+            paging
+                .page
+                .checked_mul(paging.per_page)
+                .is_some_and(|offset| offset <= i64::MAX as u64)
+        );
     }
 
     #[test]

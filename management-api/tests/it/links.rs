@@ -440,3 +440,18 @@ async fn generated_aliases_are_short_and_distinct() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_far_beyond_the_end_is_empty_not_an_error() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    app.create_link(ADMIN_KEY, json!({"url": "https://one.example/"}))
+        .await;
+    for page in ["1229782938247303441", "18446744073709551615"] {
+        let answer = app.get(&format!("/api/urls?page={page}"), ADMIN_KEY).await;
+        assert_eq!(answer.status, 200, "page {page}: {:?}", answer.body);
+        assert_eq!(answer.body["data"]["urls"], json!([]));
+        assert_eq!(answer.body["data"]["result"], 1);
+    }
+    app.stop().await;
+}
