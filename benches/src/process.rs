@@ -42,6 +42,8 @@ pub struct Server {
     pub name: String,
     /// Where it accepts connections.
     pub addr: SocketAddr,
+    /// The path the load asks for, when not the run's common one.
+    pub path: Option<String>,
     child: Child,
 }
 
@@ -54,10 +56,17 @@ impl Server {
         let mut server = Server {
             name: name.to_owned(),
             addr,
+            path: None,
             child,
         };
         server.wait_until_listening()?;
         Ok(server)
+    }
+
+    /// The same server, loaded on `path` instead of the run's common path.
+    pub fn on_path(mut self, path: impl Into<String>) -> Server {
+        self.path = Some(path.into());
+        self
     }
 
     /// The process id, for `/proc` reads.

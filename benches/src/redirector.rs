@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 use redis::Commands;
 use shared::link::LINK_RECORD_VERSION;
+use shared::link::Target;
 use shared::{DEFAULT_DOMAIN, Keys, LinkRecord};
 
 use crate::nginx::LOCATION;
@@ -15,6 +16,9 @@ use crate::process::{Server, unique_suffix};
 
 /// The short path the benchmark requests.
 pub const ALIAS: &str = "bench";
+/// The alias of the same link with targeting rules that the load never matches, so every
+/// request evaluates them all and still lands on [`LOCATION`].
+pub const RULES_ALIAS: &str = "bench-rules";
 
 /// Keys deleted per `SCAN` step during clean-up.
 const SCAN_BATCH: usize = 500;
@@ -64,6 +68,32 @@ pub fn start(
     addr: SocketAddr,
     worker_threads: u64,
 ) -> anyhow::Result<Server> {
+    let command = command(binary, redis_url, keys, addr, worker_threads);
+    Server::start(&format!("redirector ({worker_threads} thr)"), command, addr)
+}
+
+/// Starts the redirector with a GeoIP database, loaded on the link with targeting rules.
+pub fn start_with_rules(
+    binary: &Path,
+    redis_url: &str,
+    keys: &Keys,
+    addr: SocketAddr,
+    worker_threads: u64,
+    geoip: &Path,
+) -> anyhow::Result<Server> {
+    let mut command = command(binary, redis_url, keys, addr, worker_threads);
+    command.env("GEOIP_DATABASE", geoip);
+    let name = format!("redir+rules ({worker_threads} thr)");
+    Ok(Server::start(&name, command, addr)?.on_path(format!("/{RULES_ALIAS}")))
+}
+
+fn command(
+    binary: &Path,
+    redis_url: &str,
+    keys: &Keys,
+    addr: SocketAddr,
+    worker_threads: u64,
+) -> Command {
     let mut command = Command::new(binary);
     command
         .env("REDIS_URL", redis_url)
@@ -74,7 +104,7 @@ pub fn start(
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    Server::start(&format!("redirector ({worker_threads} thr)"), command, addr)
+    command
 }
 
 /// The benchmark's keys in Redis: written on creation, deleted by [`RedisFixture::clean_up`] or,
@@ -97,6 +127,12 @@ impl RedisFixture {
         let () = connection
             .set(keys.link(DEFAULT_DOMAIN, ALIAS), link_record().encode())
             .context("writing the benchmark link")?;
+        let () = connection
+            .set(
+                keys.link(DEFAULT_DOMAIN, RULES_ALIAS),
+                targeted_link_record().encode(),
+            )
+            .context("writing the benchmark link with rules")?;
         Ok(RedisFixture {
             connection,
             keys,
@@ -178,5 +214,32 @@ pub fn link_record() -> LinkRecord {
         disabled: false,
         expires_at: None,
         expiry_redirect: None,
+        ..Default::default()
+    }
+}
+
+/// [`link_record`] with country, device and language rules that the benchmark's requests
+/// (loopback, desktop Chrome, English) never match: the cost of evaluating every rule.
+pub fn targeted_link_record() -> LinkRecord {
+    let rule = |key: &str, url: &str| Target {
+        key: key.into(),
+        url: url.into(),
+    };
+    LinkRecord {
+        id: 2,
+        alias: RULES_ALIAS.into(),
+        geo: ["CA", "FR", "DE", "JP", "BR"]
+            .iter()
+            .map(|code| rule(code, "https://example.com/country"))
+            .collect(),
+        devices: vec![
+            rule("iphone", "https://example.com/iphone"),
+            rule("android", "https://example.com/android"),
+        ],
+        languages: vec![
+            rule("fr", "https://example.com/fr"),
+            rule("de", "https://example.com/de"),
+        ],
+        ..link_record()
     }
 }

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+/// The `User-Agent` every request sends: desktop Chrome.
+pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 /// What wrk is asked to do; the same for every server in a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Load {
@@ -42,6 +45,12 @@ impl Load {
             format!("-c{}", self.connections),
             format!("-d{}s", self.duration.as_secs()),
             "--latency".into(),
+            // A person's browser: the edge classes agents without one as bots, and the class
+            // decides what is counted.
+            "-H".into(),
+            format!("User-Agent: {BROWSER_UA}"),
+            "-H".into(),
+            "Accept-Language: en-US,en;q=0.9".into(),
             url.into(),
         ]
     }
@@ -175,15 +184,26 @@ Transfer/sec:     14.10MB
     }
 
     #[test]
-    fn arguments_ask_for_latency_percentiles() {
+    fn arguments_ask_for_latency_percentiles_as_a_browser() {
         let load = Load {
             threads: 1,
             connections: 64,
             duration: Duration::from_secs(10),
         };
+        let user_agent = format!("User-Agent: {BROWSER_UA}");
         assert_eq!(
             load.args("http://127.0.0.1:1/x"),
-            ["-t1", "-c64", "-d10s", "--latency", "http://127.0.0.1:1/x"]
+            [
+                "-t1",
+                "-c64",
+                "-d10s",
+                "--latency",
+                "-H",
+                user_agent.as_str(),
+                "-H",
+                "Accept-Language: en-US,en;q=0.9",
+                "http://127.0.0.1:1/x"
+            ]
         );
     }
 }

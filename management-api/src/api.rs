@@ -1,5 +1,5 @@
 //! The `/api` operations, one `#[OpenApi]` struct per tag. Handlers only translate requests and
-//! responses; the rules live in the service modules (`accounts`, `links`).
+//! responses; the rules live in the service modules (`accounts`, `links`, `splash`, ...).
 
 pub mod account;
 pub mod campaigns;
@@ -7,6 +7,7 @@ pub mod channels;
 pub mod links;
 pub mod paging;
 pub mod pixels;
+pub mod splash;
 
 use poem_openapi::auth::ApiKey;
 use poem_openapi::{Object, SecurityScheme, Tags};
@@ -24,6 +25,10 @@ pub enum ApiTags {
     Channels,
     /// Groups of links with a rotator.
     Campaigns,
+    /// Pages shown before a redirect (a link's `type` is the page's id).
+    Splash,
+    /// Call-to-action overlays shown over the destination (a link's `type` is `overlay-{id}`).
+    Overlays,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

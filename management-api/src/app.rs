@@ -25,6 +25,8 @@ use crate::api::campaigns::CampaignsApi;
 use crate::api::channels::ChannelsApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
+use crate::api::splash::SplashApi;
+use crate::api::splash::overlay::OverlayApi;
 use crate::config::{Config, ShortUrls};
 use crate::error::ApiError;
 use crate::gate::{ApiGate, error_response};
@@ -131,6 +133,8 @@ impl App {
     /// Connects, migrates, creates the first admin when the database is new, starts the
     /// background tasks and binds the listener. Nothing is served until [`App::run`].
     pub async fn bind(config: Config) -> anyhow::Result<App> {
+        // First: a bad rules file or database stops the start before anything is touched.
+        let enricher = Arc::new(stats::Enricher::from_config(&config)?);
         let db = connect_database(&config.database_url).await?;
         if let Some(key) =
             crate::auth::bootstrap_admin(&db, config.initial_api_key.as_ref()).await?
@@ -157,7 +161,6 @@ impl App {
         let short_urls = ShortUrls::new(&config.base_url_for(local_addr));
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let enricher = Arc::new(stats::Enricher::new(config.visitor_salt_secret.clone()));
 
         let (limiter, target, redirector, channel_worker) = match &config.redis_url {
             Some(redis_url) => {
@@ -184,11 +187,15 @@ impl App {
             None => {
                 let store = MemoryLinkStore::new();
                 let (click_tx, click_rx) = mpsc::channel::<ClickEvent>(EMBEDDED_CLICK_QUEUE);
-                let redirector = Arc::new(Redirector::new(
-                    &config.redirector_cache,
-                    Store::Memory(store.clone()),
-                    click_tx,
-                ));
+                let edge = redirector::Edge::from_config(&config.edge)?;
+                let redirector = Arc::new(
+                    Redirector::new(
+                        &config.redirector_cache,
+                        Store::Memory(store.clone()),
+                        click_tx,
+                    )
+                    .with_edge(edge),
+                );
                 let worker = stats::run_channel_worker(db.clone(), click_rx, enricher.clone());
                 let target = PublishTarget::Embedded {
                     store,
@@ -293,6 +300,12 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
             CampaignsApi {
                 state: state.clone(),
             },
+            SplashApi {
+                state: state.clone(),
+            },
+            OverlayApi {
+                state: state.clone(),
+            },
         ),
         "OpenMyLink API",
         env!("CARGO_PKG_VERSION"),
@@ -348,11 +361,36 @@ struct RedirectEndpoint {
 impl Endpoint for RedirectEndpoint {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
-        let peer = req.remote_addr().as_socket_addr().map(|addr| addr.ip());
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let peer = req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|addr| addr.ip().to_canonical());
+        let form = if req.method() == poem::http::Method::POST {
+            match req
+                .take_body()
+                .into_bytes_limit(redirector::MAX_FORM_BYTES)
+                .await
+            {
+                Ok(bytes) => bytes,
+                Err(_) => {
+                    return Ok(Response::builder()
+                        .status(StatusCode::PAYLOAD_TOO_LARGE)
+                        .body("form too large\n"));
+                }
+            }
+        } else {
+            bytes::Bytes::new()
+        };
         let reply = self
             .redirector
-            .respond(req.method(), req.uri(), req.headers(), peer)
+            .answer(redirector::Visit {
+                method: req.method(),
+                uri: req.uri(),
+                headers: req.headers(),
+                peer,
+                form: &form,
+            })
             .await;
         let (parts, body) = reply.into_parts();
         let bytes = match body.collect().await {

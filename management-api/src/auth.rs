@@ -179,6 +179,29 @@ pub async fn check_plan_count(
     }
 }
 
+/// Refuses an endpoint whose plan feature (`splash`, `overlay`, ...) the owner's plan does not
+/// enable, with the reference's 403 for it; admins are exempt, as from every plan rule.
+pub async fn check_plan_feature(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+    feature: &str,
+) -> Result<(), crate::error::ApiError> {
+    if owner.is_admin {
+        return Ok(());
+    }
+    let plan = match owner.plan_id {
+        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
+        None => None,
+    };
+    if plan.is_some_and(|plan| feature_enabled(&plan, feature)) {
+        return Ok(());
+    }
+    Err(crate::error::ApiError::forbidden(
+        "feature_not_in_plan",
+        crate::error::messages::NO_ENDPOINT_PERMISSION,
+    ))
+}
+
 /// On a database without users, creates the first admin with `initial_key`, or with a generated
 /// key that is returned so the caller can print it once. Returns `None` when users exist.
 pub async fn bootstrap_admin(

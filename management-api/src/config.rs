@@ -2,6 +2,7 @@
 //! opens. Every error names the variable at fault.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -40,10 +41,16 @@ pub struct Config {
     /// Secret mixed into the daily salt of visitor hashes; unique clicks stay comparable across
     /// restarts and replicas only when it is set.
     pub visitor_salt_secret: Option<SecretString>,
+    /// `UAP_REGEXES`: a uap-core `regexes.yaml` that names the browser and OS of each click;
+    /// without it both are "Unknown".
+    pub uap_regexes: Option<PathBuf>,
     /// Largest `limit` a list request may ask for.
     pub max_page_size: u64,
     /// The cache of the in-process redirector of the embedded default.
     pub redirector_cache: redirector::CacheConfig,
+    /// Client address, country and unlock-cookie settings of the embedded redirector; the
+    /// GeoIP database also serves the stats worker.
+    pub edge: redirector::EdgeConfig,
 }
 
 impl Config {
@@ -93,10 +100,15 @@ impl Config {
             visitor_salt_secret: source
                 .get("MANAGEMENT_API_VISITOR_SALT_SECRET")
                 .map(SecretString::from),
+            uap_regexes: source
+                .get("UAP_REGEXES")
+                .filter(|path| !path.trim().is_empty())
+                .map(PathBuf::from),
             max_page_size: parsed::<u64>(source, "MANAGEMENT_API_MAX_PAGE_SIZE")?
                 .unwrap_or(1000)
                 .max(1),
             redirector_cache: redirector::CacheConfig::from_source(source)?,
+            edge: redirector::EdgeConfig::from_source(source)?,
         })
     }
 
@@ -187,6 +199,7 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert!(config.is_embedded());
         assert_eq!(config.rate_limit_per_minute, 30);
+        assert_eq!(config.uap_regexes, None);
         let urls = ShortUrls::new(&config.base_url_for(config.listen_addr));
         assert_eq!(urls.short_url("", "spring"), "http://localhost:8080/spring");
         assert_eq!(

@@ -18,6 +18,7 @@ pub mod links;
 pub mod pixels;
 pub mod publish;
 pub mod rate_limit;
+pub mod splash;
 pub mod stats;
 
 pub use app::{App, AppState};

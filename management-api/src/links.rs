@@ -147,6 +147,21 @@ async fn pixel_ids(
     Ok(serde_json::to_string(&ids).expect("ids serialise"))
 }
 
+/// The sent redirect mode when it is valid and the caller may use it: a splash page or overlay
+/// it names must be theirs. `None` is handled like an invalid type: the default on create, the
+/// current mode on update.
+async fn usable_link_type(
+    db: &DatabaseConnection,
+    user_id: i64,
+    raw: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let Some(link_type) = raw.and_then(validate::link_type) else {
+        return Ok(None);
+    };
+    let allowed = crate::splash::link_type_allowed(db, user_id, &link_type).await?;
+    Ok(allowed.then_some(link_type))
+}
+
 /// Checks the link quota of the caller's plan (`limits.links`, 0 = unlimited; admins exempt).
 async fn check_quota(db: &DatabaseConnection, owner: &user::Model) -> Result<(), ApiError> {
     if owner.is_admin {
@@ -206,11 +221,11 @@ pub async fn create(
         domain: Set(shared::DEFAULT_DOMAIN.to_owned()),
         custom_alias: Set(custom.is_some()),
         url: Set(url),
-        link_type: Set(input
-            .link_type
-            .as_deref()
-            .and_then(validate::link_type)
-            .unwrap_or_else(|| "direct".to_owned())),
+        link_type: Set(
+            usable_link_type(&state.db, owner.id, input.link_type.as_deref())
+                .await?
+                .unwrap_or_else(|| "direct".to_owned()),
+        ),
         password_hash: Set(password_hash),
         expiry: Set(expiry),
         status: Set(validate::status(input.status.as_deref()).to_owned()),
@@ -407,7 +422,9 @@ pub async fn update(
             active.custom_alias = Set(true);
         }
     }
-    if let Some(link_type) = input.link_type.as_deref().and_then(validate::link_type) {
+    if let Some(link_type) =
+        usable_link_type(&state.db, owner.id, input.link_type.as_deref()).await?
+    {
         active.link_type = Set(link_type);
     }
     if let Some(title) = input.metatitle {

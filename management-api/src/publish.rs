@@ -11,11 +11,19 @@ mod target;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
-use shared::LinkRecord;
-use shared::link::LINK_RECORD_VERSION;
+use std::str::FromStr;
 
-use crate::entity::{link, publish_outbox};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+use serde_json::Value;
+use shared::LinkRecord;
+use shared::link::{
+    DeepLink, LINK_RECORD_VERSION, LinkMode, Meta, OverlayPage, Parameter, PixelTag, SplashPage,
+    Target,
+};
+
+use crate::entity::{link, pixel, publish_outbox};
 
 pub use publisher::{Publisher, PublisherHandle};
 pub use target::{PublishTarget, resync};
@@ -50,8 +58,50 @@ pub async fn enqueue(conn: &impl ConnectionTrait, domain: &str, alias: &str) -> 
     Ok(())
 }
 
-/// The record a redirector needs for `model`, as stored in the link store.
+/// The record a redirector needs for `model`, from the link's own row only: custom splash
+/// pages, overlays and pixels need [`record_for`].
 pub fn link_record(model: &link::Model) -> LinkRecord {
+    let json = |raw: &Option<String>| -> Value {
+        raw.as_deref()
+            .and_then(|raw| serde_json::from_str(raw).ok())
+            .unwrap_or(Value::Null)
+    };
+    let text = |value: &Value| value.as_str().map(str::to_owned);
+    let targets = |raw: &Option<String>, key: fn(&str) -> Option<String>| -> Vec<Target> {
+        let Value::Object(map) = json(raw) else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(name, value)| {
+                // Geo rules are stored as `{country: {"all": url}}`, the others as `{key: url}`.
+                let url = text(value).or_else(|| value.get("all").and_then(text))?;
+                Some(Target {
+                    key: key(name)?,
+                    url,
+                })
+            })
+            .collect()
+    };
+    let parameters = match json(&model.parameters) {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| {
+                Some(Parameter {
+                    name: text(item.get("name")?)?,
+                    value: item.get("value").and_then(text).unwrap_or_default(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let deeplink = match json(&model.deeplink) {
+        Value::Object(map) => Some(DeepLink {
+            apple: map.get("apple").and_then(text),
+            google: map.get("google").and_then(text),
+            auto: map.get("auto").and_then(Value::as_bool).unwrap_or(false),
+        }),
+        _ => None,
+    };
     LinkRecord {
         v: LINK_RECORD_VERSION,
         id: model.id,
@@ -61,5 +111,106 @@ pub fn link_record(model: &link::Model) -> LinkRecord {
         disabled: model.disabled,
         expires_at: model.expiry.map(|expiry| expiry.and_utc().timestamp()),
         expiry_redirect: None,
+        mode: match model.link_type.as_str() {
+            "frame" => LinkMode::Frame,
+            "splash" => LinkMode::Splash,
+            _ => LinkMode::Direct,
+        },
+        password: model.password_hash.clone(),
+        geo: targets(&model.geotarget, |name| {
+            country_code(name).map(str::to_owned)
+        }),
+        devices: targets(&model.devicetarget, |name| Some(name.to_lowercase())),
+        languages: targets(&model.languagetarget, |name| Some(name.to_lowercase())),
+        parameters,
+        deeplink,
+        pixels: Vec::new(),
+        meta: Meta {
+            title: model.meta_title.clone(),
+            description: model.meta_description.clone(),
+            image: model.meta_image.clone(),
+        },
     }
+}
+
+/// The full record for `model`: [`link_record`] plus the content of its custom splash page or
+/// overlay and the tags of its pixels, read from SQL. A splash page or overlay that no longer
+/// exists leaves the link direct; pixels that no longer exist are skipped.
+pub async fn record_for(
+    db: &impl ConnectionTrait,
+    model: &link::Model,
+) -> Result<LinkRecord, DbErr> {
+    let mut record = link_record(model);
+    let ids: Vec<i64> = serde_json::from_str(&model.pixels).unwrap_or_default();
+    if !ids.is_empty() {
+        let found = pixel::Entity::find()
+            .filter(pixel::Column::UserId.eq(model.user_id))
+            .filter(pixel::Column::Id.is_in(ids.clone()))
+            .all(db)
+            .await?;
+        record.pixels = ids
+            .iter()
+            .filter_map(|id| found.iter().find(|pixel| pixel.id == *id))
+            .map(|pixel| PixelTag {
+                provider: pixel.provider.clone(),
+                tag: pixel.tag.clone(),
+            })
+            .collect();
+    }
+    let link_type = model.link_type.as_str();
+    let overlay_id = link_type
+        .strip_prefix("overlay-")
+        .and_then(|id| id.parse::<i64>().ok());
+    if let Ok(id) = link_type.parse::<i64>()
+        && let Some(page) = crate::splash::splash_record(db, model.user_id, id).await?
+    {
+        record.mode = LinkMode::CustomSplash(SplashPage {
+            id: page.id,
+            title: page.title,
+            message: page.message,
+            image: page.image,
+            button_text: page.button_text,
+            button_url: page.button_url,
+            counter_secs: u32::try_from(page.counter_secs).unwrap_or(0),
+        });
+    } else if let Some(id) = overlay_id
+        && let Some(overlay) = crate::splash::overlay_record(db, model.user_id, id).await?
+    {
+        record.mode = LinkMode::Overlay(OverlayPage {
+            id: overlay.id,
+            kind: overlay.kind,
+            message: overlay.message,
+            button_text: overlay.button_text,
+            button_url: overlay.button_url,
+            position: overlay.position,
+            background: overlay.background,
+            color: overlay.color,
+        });
+    }
+    Ok(record)
+}
+
+/// The ISO 3166-1 alpha-2 code of a country named in English (`"Canada"`, `"united states"`,
+/// `"Côte d'Ivoire"`) or already given as a code; `None` when the name is not a country.
+pub fn country_code(name: &str) -> Option<&'static str> {
+    let letters: String = name
+        .chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            other => other,
+        })
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    if letters.is_empty() {
+        return None;
+    }
+    celes::Country::from_str(&letters)
+        .ok()
+        .map(|country| country.alpha2)
 }

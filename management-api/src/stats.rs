@@ -11,12 +11,14 @@ mod read;
 mod record;
 #[cfg(test)]
 mod tests;
+mod user_agent;
 mod worker;
 
 pub use countries::country_name;
-pub use enrich::{Enricher, Enrichment};
+pub use enrich::{EnrichError, Enricher, Enrichment};
 pub use read::{DIRECT_REFERRER, LinkStats, link_stats};
 pub use record::{anonymize_ip, record_click, referrer_host, social_network};
+pub use user_agent::{UserAgentNames, UserAgentParser, UserAgentRulesError};
 pub use worker::{run_channel_worker, run_redis_worker};
 
 /// Rollup dimension names, as stored in `click_rollups.dimension`.

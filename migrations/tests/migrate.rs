@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 13] = [
     "plans",
     "users",
     "api_keys",
@@ -18,6 +18,8 @@ const TABLES: [&str; 11] = [
     "channels",
     "channel_items",
     "campaigns",
+    "splash_pages",
+    "overlays",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {
@@ -26,12 +28,16 @@ async fn check_up_and_down(db: &DatabaseConnection) {
     for table in TABLES {
         assert!(manager.has_table(table).await.unwrap(), "{table} missing");
     }
-    assert!(
-        manager
-            .has_index("links", "idx_links_domain_alias")
-            .await
-            .unwrap()
-    );
+    for (table, index) in [
+        ("links", "idx_links_domain_alias"),
+        ("splash_pages", "idx_splash_pages_user_id"),
+        ("overlays", "idx_overlays_user_id"),
+    ] {
+        assert!(
+            manager.has_index(table, index).await.unwrap(),
+            "{index} missing"
+        );
+    }
 
     let backend = db.get_database_backend();
     let row = JsonValue::find_by_statement(Statement::from_string(

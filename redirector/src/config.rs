@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::edge::EdgeConfig;
 use shared::config::{ConfigError, Source, parsed, parsed_or, positive_or, redis_url, required};
 
 /// Loopback by default: exposing the edge is a deliberate choice of the operator or the container.
@@ -42,6 +43,8 @@ pub struct Config {
     /// `REDIRECTOR_HEADER_READ_TIMEOUT_SECS`: how long a client may take to send a request's
     /// headers before its connection is closed (slow-header attacks).
     pub header_read_timeout: Duration,
+    /// Client address, country and unlock-cookie settings.
+    pub edge: EdgeConfig,
 }
 
 /// Settings of the link cache, also read by the management API when it embeds the redirector.
@@ -130,6 +133,7 @@ impl Config {
                 "REDIRECTOR_HEADER_READ_TIMEOUT_SECS",
                 DEFAULT_HEADER_READ_TIMEOUT_SECS,
             )?),
+            edge: EdgeConfig::from_source(source)?,
         })
     }
 }

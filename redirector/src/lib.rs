@@ -8,15 +8,21 @@
 mod cache;
 pub mod clicks;
 pub mod config;
+pub mod edge;
+pub mod geoip;
 pub mod invalidation;
 mod pages;
+mod pixels;
 mod redirector;
+mod render;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+mod unlock;
 
 pub use config::{CacheConfig, Config};
-pub use redirector::Redirector;
+pub use edge::{Edge, EdgeConfig};
+pub use redirector::{MAX_FORM_BYTES, Redirector, Visit};
 pub use server::Server;
 pub use store::{MemoryLinkStore, RedisLinkStore, Store, StoreError};
 

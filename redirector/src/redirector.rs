@@ -3,22 +3,36 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, HOST, LOCATION, REFERER, USER_AGENT};
+use http::header::{
+    ACCEPT_LANGUAGE, CACHE_CONTROL, HOST, LOCATION, REFERER, SET_COOKIE, USER_AGENT,
+};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use moka::future::Cache;
 use shared::click_event::CLICK_EVENT_VERSION;
-use shared::{ClickEvent, Decision, RequestFacts, VisitorClass};
+use shared::visitor::{self, Device, Languages};
+use shared::{ClickEvent, Decision, DomainRecord, LinkRecord, RequestFacts, VisitorClass};
 use tokio::sync::mpsc;
 
-use crate::cache::{CacheKey, LinkCache};
+use crate::cache::{CacheKey, LinkCache, split_key};
 use crate::config::CacheConfig;
+use crate::edge::Edge;
 use crate::pages::{self, Reply};
+use crate::render;
 use crate::store::Store;
+use crate::unlock::{self, AttemptLimiter};
 
 /// Every click is counted, so neither the browser nor a proxy may answer a repeat visit itself.
 const REDIRECT_CACHE_CONTROL: &str = "private, no-store";
+
+/// Branded hosts remembered at once; far more than any deployment serves.
+const DOMAIN_CACHE_CAPACITY: u64 = 10_000;
+
+/// The largest password form body read; a password field needs far less.
+pub const MAX_FORM_BYTES: usize = 4 * 1024;
 
 /// The redirect core: cache, store and the producer end of the click queue.
 pub struct Redirector {
@@ -26,6 +40,13 @@ pub struct Redirector {
     cache: LinkCache,
     /// Where cache misses go.
     store: Store,
+    /// Client address, country and the unlock-cookie key.
+    edge: Edge,
+    /// Wrong passwords per client address.
+    attempts: AttemptLimiter,
+    /// Branded-domain records by normalized host (`None`: the host has none), read only for
+    /// bare-host requests and unknown aliases.
+    domains: Cache<String, Option<Arc<DomainRecord>>>,
     /// Producer end of the bounded click queue; the click writer (or the embedding process) owns
     /// the receiver. Only ever `try_send`: a redirect never waits for analytics.
     clicks: mpsc::Sender<ClickEvent>,
@@ -37,9 +58,25 @@ impl std::fmt::Debug for Redirector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redirector")
             .field("store", &self.store)
+            .field("edge", &self.edge)
             .field("dropped_clicks", &self.dropped_clicks)
             .finish_non_exhaustive()
     }
+}
+
+/// One request as the redirector needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The request target.
+    pub uri: &'a Uri,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+    /// The socket peer (the client, or the nearest proxy).
+    pub peer: Option<IpAddr>,
+    /// The body of a `POST` (the password form), at most [`MAX_FORM_BYTES`]; empty otherwise.
+    pub form: &'a [u8],
 }
 
 impl Redirector {
@@ -48,9 +85,21 @@ impl Redirector {
         Redirector {
             cache: LinkCache::new(cache),
             store,
+            edge: Edge::default(),
+            attempts: AttemptLimiter::new(),
+            domains: Cache::builder()
+                .max_capacity(DOMAIN_CACHE_CAPACITY)
+                .time_to_live(cache.ttl)
+                .build(),
             clicks,
             dropped_clicks: AtomicU64::new(0),
         }
+    }
+
+    /// The same redirector resolving client facts with `edge`.
+    pub fn with_edge(mut self, edge: Edge) -> Redirector {
+        self.edge = edge;
+        self
     }
 
     /// The store behind the cache.
@@ -65,19 +114,44 @@ impl Redirector {
 
     /// Forgets the cached answers for the link `domain`/`alias` after its record changed; for the
     /// default domain, the alias on every host.
+    ///
+    /// An empty alias names the branded-domain record of `domain` itself.
     pub async fn invalidate(&self, domain: &str, alias: &str) {
+        if alias.is_empty() {
+            self.domains
+                .invalidate(&shared::normalize_host(domain))
+                .await;
+            return;
+        }
         self.cache.invalidate(domain, alias).await;
     }
 
     /// Forgets every cached answer.
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+        self.domains.invalidate_all();
     }
 
-    /// Answers one request for a short link. `peer` is the client address as resolved by the
-    /// caller (the socket peer for the standalone server).
-    ///
-    /// On a cache hit this awaits neither the store nor the click queue.
+    /// The branded-domain record of the normalized `host`, cached. A store failure counts as no
+    /// record: the visitor then gets the plain 404 page rather than an error.
+    async fn domain_record(&self, host: &str) -> Option<Arc<DomainRecord>> {
+        if host.is_empty() {
+            return None;
+        }
+        let fetched = self
+            .domains
+            .try_get_with_by_ref(host, self.store.fetch_domain(host))
+            .await;
+        match fetched {
+            Ok(record) => record,
+            Err(err) => {
+                tracing::warn!(error = %err, domain = host, "domain lookup failed");
+                None
+            }
+        }
+    }
+
+    /// Answers one `GET` or `HEAD` request for a short link, as [`Redirector::answer`] does.
     pub async fn respond(
         &self,
         method: &Method,
@@ -85,39 +159,125 @@ impl Redirector {
         headers: &HeaderMap,
         peer: Option<IpAddr>,
     ) -> Reply {
-        let is_head = match *method {
-            Method::GET => false,
-            Method::HEAD => true,
+        self.answer(Visit {
+            method,
+            uri,
+            headers,
+            peer,
+            form: &[],
+        })
+        .await
+    }
+
+    /// Answers one request for a short link: `GET` and `HEAD` follow it, `POST` submits its
+    /// password form.
+    ///
+    /// On a cache hit this awaits neither the store nor the click queue.
+    pub async fn answer(&self, visit: Visit<'_>) -> Reply {
+        let Visit {
+            method,
+            uri,
+            headers,
+            peer,
+            form,
+        } = visit;
+        let (is_head, is_post) = match *method {
+            Method::GET => (false, false),
+            Method::HEAD => (true, false),
+            Method::POST => (false, true),
             _ => return pages::method_not_allowed(),
         };
         let alias = percent_decoded(uri.path().strip_prefix('/').unwrap_or(uri.path()));
-        if alias.is_empty() {
-            return pages::not_found();
-        }
         let host = headers
             .get(HOST)
             .and_then(|value| value.to_str().ok())
             .or_else(|| uri.authority().map(|authority| authority.as_str()))
             .unwrap_or_default();
         let key = CacheKey::new(host, &alias);
-        let link = match self
-            .cache
-            .get_or_fetch(&key, |host, alias| self.store.fetch(host, alias))
-            .await
-        {
-            Ok(link) => link,
-            Err(err) => {
-                tracing::warn!(error = %err, "link lookup failed");
-                return pages::unavailable();
+        let link = if alias.is_empty() {
+            None
+        } else {
+            match self
+                .cache
+                .get_or_fetch(&key, |host, alias| self.store.fetch(host, alias))
+                .await
+            {
+                Ok(link) => link,
+                Err(err) => {
+                    tracing::warn!(error = %err, "link lookup failed");
+                    return pages::unavailable();
+                }
             }
         };
-        let now_ms = unix_now_ms();
-        let facts = RequestFacts {
-            now_s: now_ms.div_euclid(1_000),
+        let domain = match link {
+            Some(_) => None,
+            None => self.domain_record(split_key(key.as_str()).0).await,
         };
-        match shared::decide(link.as_deref(), &facts) {
+        let now_ms = unix_now_ms();
+        let now_s = now_ms.div_euclid(1_000);
+        let client = self.edge.client_ip(peer, headers);
+        if is_post {
+            return match link.as_deref() {
+                Some(link) if link.password.is_some() => {
+                    self.unlock(link, uri, form, client, now_s).await
+                }
+                _ => pages::method_not_allowed(),
+            };
+        }
+        let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+        let class = visitor::classify(is_head, user_agent);
+        let record = link.as_deref();
+        let needs = |check: fn(&LinkRecord) -> bool| record.is_some_and(check);
+        let country = if needs(LinkRecord::needs_country) {
+            self.edge.country(peer, client, headers)
+        } else {
+            None
+        };
+        let languages = if needs(LinkRecord::needs_languages) {
+            headers
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok())
+                .map(Languages::parse)
+                .unwrap_or_default()
+        } else {
+            Languages::EMPTY
+        };
+        let facts = RequestFacts {
+            now_s,
+            class,
+            country,
+            device: if needs(LinkRecord::needs_device) {
+                Device::from_user_agent(user_agent.unwrap_or_default())
+            } else {
+                Device::Unknown
+            },
+            languages: &languages,
+            unlocked: record.is_some_and(|link| {
+                link.password.is_some()
+                    && unlock::is_unlocked(self.edge.unlock_key(), link, headers, now_s)
+            }),
+        };
+        let click = |link: &LinkRecord| {
+            self.record_click(link.id, class, now_ms, headers, client, country);
+        };
+        match shared::decide(&alias, record, domain.as_deref(), &facts) {
             Decision::NotFound => pages::not_found(),
             Decision::Gone => pages::gone(),
+            Decision::Password => render::password(None, StatusCode::OK),
+            Decision::Preview => {
+                let Some(link) = record else {
+                    return pages::not_found();
+                };
+                click(link);
+                render::preview(link, "")
+            }
+            Decision::Page { page, destination } => {
+                let Some(link) = record else {
+                    return pages::not_found();
+                };
+                click(link);
+                render::interstitial(page, link, &destination)
+            }
             Decision::Redirect {
                 status,
                 location,
@@ -125,18 +285,13 @@ impl Redirector {
             } => {
                 let (Ok(status), Ok(location)) = (
                     StatusCode::from_u16(status),
-                    HeaderValue::from_str(location),
+                    HeaderValue::from_str(&location),
                 ) else {
                     tracing::error!(link.alias = %alias, "link record holds an unusable redirect");
                     return pages::internal_error();
                 };
-                if counted && let Some(link) = link.as_deref() {
-                    let class = if is_head {
-                        VisitorClass::Head
-                    } else {
-                        VisitorClass::Human
-                    };
-                    self.record_click(link.id, class, now_ms, headers, peer);
+                if counted && let Some(link) = record {
+                    click(link);
                 }
                 let mut response = Reply::new(Default::default());
                 *response.status_mut() = status;
@@ -150,6 +305,55 @@ impl Redirector {
         }
     }
 
+    /// Checks a submitted password: the right one sets the unlock cookie and sends the visitor
+    /// back to the link with `GET` (303); a wrong one shows the form again with an error.
+    async fn unlock(
+        &self,
+        link: &LinkRecord,
+        uri: &Uri,
+        form: &[u8],
+        client: Option<IpAddr>,
+        now_s: i64,
+    ) -> Reply {
+        if self.attempts.is_blocked(client).await {
+            return render::password(
+                Some("Too many wrong passwords. Please try again in a few minutes."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        let submitted = form_urlencoded::parse(form)
+            .find(|(name, _)| name == "password")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        let hash = link.password.clone().unwrap_or_default();
+        let matches = !submitted.is_empty()
+            && tokio::task::spawn_blocking(move || verify_password(&submitted, &hash))
+                .await
+                .unwrap_or(false);
+        if !matches {
+            self.attempts.record_failure(client).await;
+            return render::password(
+                Some("Wrong password. Please try again."),
+                StatusCode::FORBIDDEN,
+            );
+        }
+        let cookie = unlock::cookie(self.edge.unlock_key(), link, now_s);
+        let back = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+        let mut response = Reply::new(Default::default());
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        let headers = response.headers_mut();
+        if let (Ok(location), Ok(cookie)) =
+            (HeaderValue::from_str(&back), HeaderValue::from_str(&cookie))
+        {
+            headers.insert(LOCATION, location);
+            headers.insert(SET_COOKIE, cookie);
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+
     /// Queues one click event without waiting; counts it as dropped when the queue is full.
     fn record_click(
         &self,
@@ -157,7 +361,8 @@ impl Redirector {
         class: VisitorClass,
         at_ms: i64,
         headers: &HeaderMap,
-        peer: Option<IpAddr>,
+        client: Option<IpAddr>,
+        country: Option<[u8; 2]>,
     ) {
         let header = |name| {
             headers
@@ -169,11 +374,11 @@ impl Redirector {
             link_id,
             at_ms,
             class,
-            ip: peer.map(ip_string),
+            ip: client.map(ip_string),
             user_agent: header(USER_AGENT),
             referrer: header(REFERER),
             accept_language: header(ACCEPT_LANGUAGE),
-            country: None,
+            country: country.map(|code| String::from_utf8_lossy(&code).into_owned()),
         };
         if self.clicks.try_send(event).is_err() {
             let dropped = self.dropped_clicks.fetch_add(1, Ordering::Relaxed) + 1;
@@ -186,6 +391,16 @@ impl Redirector {
             }
         }
     }
+}
+
+/// Whether `password` matches the argon2 PHC string `hash` (constant-time compare inside).
+fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// The text form of `ip`. IPv4 addresses, nearly all traffic, are written digit by digit: the

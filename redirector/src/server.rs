@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,12 +21,13 @@ use shared::{ClickEvent, Keys};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::Redirector;
 use crate::clicks::ClickWriter;
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::invalidation::InvalidationSubscriber;
 use crate::pages::{self, Reply};
 use crate::store::{RedisLinkStore, Store, lazy_connection};
+use crate::{MAX_FORM_BYTES, Redirector, Visit};
 
 /// `/readyz` answers 503 when Redis takes longer than this to answer a `PING`.
 const READY_PING_TIMEOUT: Duration = Duration::from_millis(500);
@@ -67,7 +69,8 @@ impl Server {
         let keys = Keys::new(config.key_prefix.clone());
         let store = Store::Redis(RedisLinkStore::new(connection.clone(), keys));
         let (sender, clicks) = mpsc::channel(config.click_queue_capacity);
-        let redirector = Arc::new(Redirector::new(&config.cache, store, sender));
+        let edge = Edge::from_config(&config.edge)?;
+        let redirector = Arc::new(Redirector::new(&config.cache, store, sender).with_edge(edge));
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
@@ -151,7 +154,7 @@ impl Server {
             let peer_ip = peer.ip().to_canonical();
             let service = service_fn(move |request: Request<Incoming>| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(app.handle(&request, peer_ip).await) }
+                async move { Ok::<_, Infallible>(app.handle(request, peer_ip).await) }
             });
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
@@ -189,18 +192,30 @@ impl Server {
 }
 
 impl App {
-    async fn handle(&self, request: &Request<Incoming>, peer: std::net::IpAddr) -> Reply {
+    async fn handle(&self, request: Request<Incoming>, peer: std::net::IpAddr) -> Reply {
         match request.uri().path() {
             "/healthz" => pages::text(StatusCode::OK, "ok"),
             "/readyz" => self.readiness().await,
             _ => {
+                let (parts, body) = request.into_parts();
+                let form = if parts.method == http::Method::POST {
+                    match Limited::new(body, MAX_FORM_BYTES).collect().await {
+                        Ok(collected) => collected.to_bytes(),
+                        Err(_) => {
+                            return pages::text(StatusCode::PAYLOAD_TOO_LARGE, "form too large\n");
+                        }
+                    }
+                } else {
+                    bytes::Bytes::new()
+                };
                 self.redirector
-                    .respond(
-                        request.method(),
-                        request.uri(),
-                        request.headers(),
-                        Some(peer),
-                    )
+                    .answer(Visit {
+                        method: &parts.method,
+                        uri: &parts.uri,
+                        headers: &parts.headers,
+                        peer: Some(peer),
+                        form: &form,
+                    })
                     .await
             }
         }

@@ -9,7 +9,7 @@ mod redis;
 
 use std::sync::Arc;
 
-use shared::LinkRecord;
+use shared::{DomainRecord, LinkRecord};
 
 pub use self::memory::MemoryLinkStore;
 pub use self::redis::{RedisLinkStore, lazy_connection};
@@ -49,6 +49,14 @@ impl Store {
         match self {
             Store::Redis(store) => store.fetch(host, alias).await,
             Store::Memory(store) => Ok(store.fetch(host, alias)),
+        }
+    }
+
+    /// The branded-domain record of the normalized `host`, if it has one.
+    pub async fn fetch_domain(&self, host: &str) -> Result<Option<Arc<DomainRecord>>, StoreError> {
+        match self {
+            Store::Redis(store) => store.fetch_domain(host).await,
+            Store::Memory(store) => Ok(store.fetch_domain(host)),
         }
     }
 }

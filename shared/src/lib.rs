@@ -6,8 +6,9 @@ pub mod config;
 pub mod decide;
 pub mod link;
 pub mod redis_keys;
+pub mod visitor;
 
 pub use click_event::{ClickEvent, VisitorClass};
-pub use decide::{Decision, RequestFacts, decide};
-pub use link::{CodecError, DEFAULT_DOMAIN, LinkRecord, normalize_host};
+pub use decide::{Decision, Page, RequestFacts, decide, is_safe_destination};
+pub use link::{CodecError, DEFAULT_DOMAIN, DomainRecord, LinkRecord, normalize_host};
 pub use redis_keys::Keys;

@@ -16,7 +16,7 @@ pub const LINK_RECORD_VERSION: u16 = 1;
 /// One short link as the redirect edge sees it.
 ///
 /// You may add optional fields (`#[serde(default)]`). Renaming or removing one means bumping `v`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRecord {
     /// Record format version, [`LINK_RECORD_VERSION`].
     pub v: u16,
@@ -37,6 +37,208 @@ pub struct LinkRecord {
     /// Where expired visitors go instead of the 410 page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_redirect: Option<String>,
+    /// How the visitor is sent on: straight, framed, or through a page.
+    #[serde(default, skip_serializing_if = "LinkMode::is_direct")]
+    pub mode: LinkMode,
+    /// Argon2 hash (PHC string) of the visitor password; the edge verifies it, never stores the
+    /// password itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Country rules: upper-case ISO 3166-1 alpha-2 code → destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geo: Vec<Target>,
+    /// Device rules: a [`crate::visitor::Device`] name (lower case) → destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Target>,
+    /// Language rules: two lower-case letters → destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<Target>,
+    /// Query parameters appended to whichever destination is chosen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
+    /// App links for phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deeplink: Option<DeepLink>,
+    /// Tracking tags fired on an interstitial before the visitor goes on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pixels: Vec<PixelTag>,
+    /// What link unfurlers show; never the destination of a password-protected link.
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+}
+
+/// One targeting rule: visitors matching `key` go to `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// Country code, device name or language code, in the form the rule list documents.
+    pub key: String,
+    /// The destination for matching visitors.
+    pub url: String,
+}
+
+/// One query parameter appended on redirect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Name, sent form-encoded.
+    pub name: String,
+    /// Value, sent form-encoded.
+    pub value: String,
+}
+
+/// App links: where phones go instead of the web destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeepLink {
+    /// For iPhone and iPad visitors (an App Store or universal link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple: Option<String>,
+    /// For Android visitors (a Play Store or app link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google: Option<String>,
+    /// Derive the app link from the destination: Android opens it through an intent that falls
+    /// back to the browser, iOS follows it as a universal link.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auto: bool,
+}
+
+/// A tracking pixel attached to a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PixelTag {
+    /// Provider type as the API names it (`fbpixel`, `gtmpixel`, ...).
+    pub provider: String,
+    /// The provider's account or container id, checked by the API against the provider's rule.
+    pub tag: String,
+}
+
+/// Social-preview fields; empty strings mean "not set".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Title shown by unfurlers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// Description shown by unfurlers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Image URL shown by unfurlers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
+}
+
+impl Meta {
+    /// True when no field is set, so unfurlers may as well read the destination's own tags.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_empty() && self.description.is_empty() && self.image.is_empty()
+    }
+}
+
+/// The redirect mode of REFERENCE §6.4 `type`, with the content of custom pages inlined so the
+/// edge renders them from the link record alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "as", rename_all = "snake_case")]
+pub enum LinkMode {
+    /// A plain HTTP redirect (or the pixel interstitial when pixels are attached).
+    #[default]
+    Direct,
+    /// The destination in a full-window frame.
+    Frame,
+    /// The default interstitial with a countdown.
+    Splash,
+    /// A user's own splash page.
+    CustomSplash(SplashPage),
+    /// The destination framed under a call-to-action overlay.
+    Overlay(OverlayPage),
+}
+
+impl LinkMode {
+    /// True for [`LinkMode::Direct`].
+    pub fn is_direct(&self) -> bool {
+        matches!(self, LinkMode::Direct)
+    }
+}
+
+/// The content of a custom splash page, as its owner wrote it (escaped when rendered).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplashPage {
+    /// Database id.
+    pub id: i64,
+    /// Heading.
+    #[serde(default)]
+    pub title: String,
+    /// Body text.
+    #[serde(default)]
+    pub message: String,
+    /// Image URL, or empty.
+    #[serde(default)]
+    pub image: String,
+    /// Label of the owner's own button, or empty.
+    #[serde(default)]
+    pub button_text: String,
+    /// Target of the owner's own button, or empty.
+    #[serde(default)]
+    pub button_url: String,
+    /// Seconds before the visitor is sent on.
+    #[serde(default)]
+    pub counter_secs: u32,
+}
+
+/// The content of a call-to-action overlay, as its owner wrote it (escaped when rendered).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayPage {
+    /// Database id.
+    pub id: i64,
+    /// Overlay kind (`message`, `coupon`, ...), for styling.
+    #[serde(default)]
+    pub kind: String,
+    /// The text.
+    #[serde(default)]
+    pub message: String,
+    /// Button label, or empty.
+    #[serde(default)]
+    pub button_text: String,
+    /// Button target, or empty.
+    #[serde(default)]
+    pub button_url: String,
+    /// Corner or edge: `bottom-left`, `bottom-right`, `top-left`, `top-right`, `bottom-center`.
+    #[serde(default)]
+    pub position: String,
+    /// Background colour, `#rrggbb`.
+    #[serde(default)]
+    pub background: String,
+    /// Text colour, `#rrggbb`.
+    #[serde(default)]
+    pub color: String,
+}
+
+/// What the edge knows about a branded host: where its bare root and its unknown aliases go.
+///
+/// Stored under [`crate::Keys::domain`]; versioned with the link record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainRecord {
+    /// Record format version, [`LINK_RECORD_VERSION`].
+    pub v: u16,
+    /// The normalised host.
+    pub host: String,
+    /// Where `https://host/` goes; the 404 page when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_redirect: Option<String>,
+    /// Where unknown aliases go; the 404 page when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_found_redirect: Option<String>,
+}
+
+impl DomainRecord {
+    /// The bytes stored under [`crate::Keys::domain`].
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a domain record always serialises")
+    }
+
+    /// Reads bytes written by [`DomainRecord::encode`] of this version.
+    pub fn decode(bytes: &[u8]) -> Result<DomainRecord, CodecError> {
+        let record: DomainRecord = serde_json::from_slice(bytes)?;
+        if record.v != LINK_RECORD_VERSION {
+            return Err(CodecError::UnsupportedVersion(record.v));
+        }
+        Ok(record)
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -55,6 +257,21 @@ pub enum CodecError {
 }
 
 impl LinkRecord {
+    /// Whether a rule reads the visitor's country (a GeoIP lookup).
+    pub fn needs_country(&self) -> bool {
+        !self.geo.is_empty()
+    }
+
+    /// Whether a rule reads the visitor's device.
+    pub fn needs_device(&self) -> bool {
+        !self.devices.is_empty() || self.deeplink.is_some()
+    }
+
+    /// Whether a rule reads the visitor's languages.
+    pub fn needs_languages(&self) -> bool {
+        !self.languages.is_empty()
+    }
+
     /// The bytes stored under [`crate::Keys::link`].
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a link record always serialises")
@@ -112,6 +329,7 @@ mod tests {
             disabled: false,
             expires_at: Some(1_900_000_000),
             expiry_redirect: None,
+            ..LinkRecord::default()
         }
     }
 
@@ -128,9 +346,67 @@ mod tests {
         let mut disabled = record();
         disabled.disabled = true;
         disabled.expiry_redirect = Some("https://example.com/over".into());
-        for original in [record(), disabled] {
+        let full = LinkRecord {
+            mode: LinkMode::Overlay(OverlayPage {
+                id: 3,
+                message: "<b>Join</b>".into(),
+                ..OverlayPage::default()
+            }),
+            password: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            geo: vec![Target {
+                key: "CA".into(),
+                url: "https://ca.example/".into(),
+            }],
+            parameters: vec![Parameter {
+                name: "utm_source".into(),
+                value: "api".into(),
+            }],
+            deeplink: Some(DeepLink {
+                auto: true,
+                ..DeepLink::default()
+            }),
+            pixels: vec![PixelTag {
+                provider: "fbpixel".into(),
+                tag: "1234".into(),
+            }],
+            meta: Meta {
+                title: "Spring".into(),
+                ..Meta::default()
+            },
+            ..record()
+        };
+        let splash = LinkRecord {
+            mode: LinkMode::CustomSplash(SplashPage {
+                id: 7,
+                counter_secs: 5,
+                ..SplashPage::default()
+            }),
+            ..record()
+        };
+        for original in [
+            record(),
+            disabled,
+            full,
+            splash,
+            LinkRecord {
+                mode: LinkMode::Frame,
+                ..record()
+            },
+        ] {
             assert_eq!(LinkRecord::decode(&original.encode()).unwrap(), original);
         }
+    }
+
+    #[test]
+    fn domain_records_round_trip() {
+        let domain = DomainRecord {
+            v: LINK_RECORD_VERSION,
+            host: "go.example".into(),
+            root_redirect: Some("https://brand.example/".into()),
+            not_found_redirect: None,
+        };
+        assert_eq!(DomainRecord::decode(&domain.encode()).unwrap(), domain);
+        assert!(DomainRecord::decode(br#"{"v":9,"host":"x"}"#).is_err());
     }
 
     #[test]

@@ -28,6 +28,11 @@ impl Keys {
         format!("{}:link:v1:{domain}/{alias}", self.prefix)
     }
 
+    /// `{prefix}:domain:v1:{host}`: the encoded [`crate::link::DomainRecord`] of a branded host.
+    pub fn domain(&self, host: &str) -> String {
+        format!("{}:domain:v1:{host}", self.prefix)
+    }
+
     /// The pub/sub channel that carries [`invalidation_message`]s.
     pub fn invalidations(&self) -> String {
         format!("{}:invalidate", self.prefix)

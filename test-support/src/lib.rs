@@ -4,8 +4,15 @@
 //! share state. When the URL of a lane (`TEST_DATABASE_URL`, `TEST_REDIS_URL`) is unset the fixture
 //! returns `None` and the test ends early, except under `CI`, where a missing lane fails the test.
 
+pub mod browser;
+pub mod geoip;
 pub mod redis;
 pub mod sql;
+pub mod uap;
+
+/// A desktop Chrome `User-Agent`: requests that stand for a person clicking send it, because
+/// the edge classes agents such as curl or HTTP libraries as bots.
+pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// Whether a missing lane must fail the test instead of skipping it.
 pub fn lane_required() -> bool {

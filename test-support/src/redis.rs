@@ -85,6 +85,16 @@ impl TestRedis {
             .expect("storing a link record");
     }
 
+    /// Stores the branded-domain `record` where the management API would publish it.
+    pub async fn put_domain(&self, record: &shared::DomainRecord) {
+        let () = self
+            .connection()
+            .await
+            .set(self.keys.domain(&record.host), record.encode())
+            .await
+            .expect("storing a domain record");
+    }
+
     /// Deletes the record of `domain`/`alias`.
     pub async fn delete_link(&self, domain: &str, alias: &str) {
         let _: i64 = self

@@ -10,7 +10,7 @@ use benches::process::{Server, TempDir, free_loopback_port, require_tool};
 use benches::redirector::{ALIAS, RedisFixture};
 use benches::report::{Ratios, Run};
 use benches::wrk::Load;
-use benches::{baseline, http_probe, nginx, redirector};
+use benches::{baseline, geoip, http_probe, nginx, redirector};
 
 /// How to get the two tools; printed when either is missing.
 const INSTALL_HINT: &str = "apt-get install -y nginx wrk";
@@ -57,11 +57,21 @@ fn main() -> anyhow::Result<()> {
             threads,
         )?);
     }
+    let geoip = geoip::database(run_dir.path())?;
+    servers.push(redirector::start_with_rules(
+        &redirector_path,
+        &options.redis_url,
+        fixture.keys(),
+        free_loopback_port()?,
+        REDIRECTOR_THREADS[REDIRECTOR_THREADS.len() - 1],
+        &geoip,
+    )?);
     let path = format!("/{ALIAS}");
     for server in &servers {
         // Checks the answer and, for the redirectors, loads the link into the cache, so the runs
         // measure cache hits: the steady state of a popular link.
-        http_probe::expect_redirect(server.addr, &path, nginx::LOCATION)
+        let server_path = server.path.as_deref().unwrap_or(&path);
+        http_probe::expect_redirect(server.addr, server_path, nginx::LOCATION)
             .with_context(|| format!("probing {}", server.name))?;
     }
 
@@ -120,7 +130,8 @@ fn measure(
         for server in servers {
             std::thread::sleep(options.settle);
             let cpu_before = server.cpu_time()?;
-            let outcome = load.run(wrk, &format!("http://{}{path}", server.addr))?;
+            let server_path = server.path.as_deref().unwrap_or(path);
+            let outcome = load.run(wrk, &format!("http://{}{server_path}", server.addr))?;
             let run = Run {
                 outcome,
                 cpu: server.cpu_time()?.saturating_sub(cpu_before),

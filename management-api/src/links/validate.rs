@@ -176,12 +176,13 @@ pub fn meta_image(raw: &str) -> Result<String, ApiError> {
 }
 
 /// Geo targeting `[{location, link}]` → `{country: {"all": url}}`, the stored form. Entries
-/// without a location or with an unsafe URL are dropped, as the reference does.
+/// whose location is not a country or whose URL is unsafe are dropped, as the reference does.
 pub fn geotarget(entries: &[(String, String)]) -> Option<String> {
     let mut map = Map::new();
     for (location, link) in entries {
         let location = location.trim().to_lowercase();
-        if let (false, Some(url)) = (location.is_empty(), web_url(link)) {
+        let is_country = crate::publish::country_code(&location).is_some();
+        if let (true, Some(url)) = (is_country, web_url(link)) {
             map.insert(location, json!({ "all": url.as_str() }));
         }
     }

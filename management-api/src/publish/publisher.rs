@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use super::{PublishError, PublishTarget, link_record};
+use super::{PublishError, PublishTarget, record_for};
 use crate::entity::{link, publish_outbox};
 use crate::error::error_chain;
 
@@ -267,9 +267,11 @@ impl Publisher {
             .filter(link::Column::Alias.eq(alias))
             .one(&self.db)
             .await?;
-        self.target
-            .apply(domain, alias, current.as_ref().map(link_record))
-            .await
+        let record = match &current {
+            Some(model) => Some(record_for(&self.db, model).await?),
+            None => None,
+        };
+        self.target.apply(domain, alias, record).await
     }
 
     async fn record_failure(&self, row_id: i64, err: &PublishError) -> Result<(), PublishError> {

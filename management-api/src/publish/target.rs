@@ -13,7 +13,7 @@ use sea_orm::{
 use shared::redis_keys::{INVALIDATE_ALL, invalidation_message};
 use shared::{Keys, LinkRecord};
 
-use super::{PublishError, link_record};
+use super::{PublishError, record_for};
 use crate::entity::link;
 
 /// How long a publisher may hold the Redis publish lock: far longer than one drain of a batch,
@@ -160,7 +160,10 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
                 let mut pipe = redis::pipe();
                 for model in &models {
                     let key = keys.link(&model.domain, &model.alias);
-                    pipe.set(&key, link_record(model).encode()).ignore();
+                    let record = record_for(db, model)
+                        .await
+                        .context("reading a link's pages")?;
+                    pipe.set(&key, record.encode()).ignore();
                     live_keys.insert(key);
                 }
                 let () = pipe
@@ -170,7 +173,11 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
             }
             PublishTarget::Embedded { store, .. } => {
                 for model in &models {
-                    store.put(link_record(model));
+                    store.put(
+                        record_for(db, model)
+                            .await
+                            .context("reading a link's pages")?,
+                    );
                 }
             }
         }

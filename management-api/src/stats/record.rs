@@ -36,6 +36,7 @@ pub async fn record_click(
     };
     let day = clicked_at.date_naive();
     let day_text = day.format("%Y-%m-%d").to_string();
+    // From the raw address: it is anonymised only for the stored row below.
     let enrichment = enrich.enrich(event);
     let visitor_hash = visitor_hash(enrich, day, event);
     let referrer = event

@@ -113,6 +113,7 @@ async fn a_first_start_prints_a_working_key_once_and_sigterm_stops_cleanly() {
     // No idle keep-alive connection: the graceful stop would wait for it until its grace ends.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
+        .user_agent(test_support::BROWSER_UA)
         .build()
         .unwrap();
     let account = client

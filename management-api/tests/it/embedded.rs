@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
+use test_support::geoip::{GeoIpFile, Layout};
 use test_support::sql::TestDb;
+use test_support::uap::{IPHONE_UA, RulesFile};
 
 use crate::support::{ADMIN_KEY, TestApp, eventually};
 
@@ -36,6 +38,52 @@ async fn a_shortened_link_redirects_and_its_click_is_counted() {
     assert_eq!(
         details.body["details"]["longurl"],
         "https://example.com/spring"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clicks_are_reported_by_country_browser_system_and_referrer() {
+    let db = TestDb::sqlite().await;
+    let rules = RulesFile::new();
+    let database = GeoIpFile::cities(Layout::MaxMind, &[("127.0.0.0/8", "CA", "Toronto")]);
+    let app = TestApp::builder()
+        .var("UAP_REGEXES", rules.setting())
+        .var("GEOIP_DATABASE", database.setting())
+        .spawn(&db)
+        .await;
+    let created = app
+        .create_link(ADMIN_KEY, json!({"url": "https://example.com/summer"}))
+        .await;
+    let id = created.body["id"].as_i64().unwrap();
+    let short_url = created.body["shorturl"].as_str().unwrap().to_owned();
+    let visit = async |user_agent: &str, referrer: &str| {
+        let response = app
+            .client
+            .get(&short_url)
+            .header("user-agent", user_agent)
+            .header("referer", referrer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 302);
+    };
+    visit(test_support::BROWSER_UA, "https://www.facebook.com/").await;
+    visit(IPHONE_UA, "https://news.example.net/today").await;
+
+    let details = app.wait_for_clicks(ADMIN_KEY, id, 2).await;
+    let data = &details.body["data"];
+    assert_eq!(data["clicks"], 2, "{data}");
+    assert_eq!(data["topCountries"], json!({"Canada": 2}));
+    assert_eq!(
+        data["topBrowsers"],
+        json!({"Chrome": 1, "Mobile Safari": 1})
+    );
+    assert_eq!(data["topOs"], json!({"Windows": 1, "Ios": 1}));
+    assert_eq!(data["topReferrers"], json!({"news.example.net": 1}));
+    assert_eq!(
+        data["socialCount"],
+        json!({"facebook": 1, "twitter": 0, "instagram": 0, "linkedin": 0})
     );
     app.stop().await;
 }
@@ -186,6 +234,16 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/campaign/{id}/update",
         "/campaign/{id}/delete",
         "/campaign/{campaignid}/assign/{linkid}",
+        "/splash",
+        "/splash/add",
+        "/splash/{id}",
+        "/splash/{id}/update",
+        "/splash/{id}/delete",
+        "/overlay",
+        "/overlay/add",
+        "/overlay/{id}",
+        "/overlay/{id}/update",
+        "/overlay/{id}/delete",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }
@@ -209,5 +267,45 @@ async fn clicks_queued_at_shutdown_are_written_before_the_process_ends() {
     app.stop().await;
     let app = TestApp::embedded(&db).await;
     assert_eq!(app.link(ADMIN_KEY, id).await.body["data"]["clicks"], 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_password_set_through_the_api_unlocks_it_on_the_embedded_edge() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    let created = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://example.com/vault", "password": "open sesame"}),
+        )
+        .await;
+    let short = created.body["shorturl"].as_str().unwrap().to_owned();
+    let form = app.visit(&short).await;
+    assert_eq!(form.status(), 200);
+    assert!(!form.text().await.unwrap().contains("example.com/vault"));
+    let post = |password: &'static str| {
+        app.client
+            .post(&short)
+            .form(&[("password", password)])
+            .send()
+    };
+    assert_eq!(post("nope").await.unwrap().status(), 403);
+    let unlocked = post("open sesame").await.unwrap();
+    assert_eq!(unlocked.status(), 303);
+    let cookie = unlocked.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let through = app
+        .client
+        .get(&short)
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(through.status(), 302);
+    assert_eq!(through.headers()["location"], "https://example.com/vault");
     app.stop().await;
 }

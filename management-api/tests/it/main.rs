@@ -4,10 +4,12 @@
 mod account;
 mod auth;
 mod binary;
+mod browser;
 mod campaigns;
 mod channels;
 mod embedded;
 mod links;
 mod pixels;
+mod splash;
 mod split;
 mod support;

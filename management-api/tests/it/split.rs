@@ -43,6 +43,7 @@ impl TestRedirector {
             addr,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .user_agent(test_support::BROWSER_UA)
                 .build()
                 .unwrap(),
             stop: Some(stop_tx),

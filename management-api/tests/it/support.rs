@@ -88,6 +88,7 @@ impl TestAppBuilder {
             db: db_conn,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .user_agent(test_support::BROWSER_UA)
                 .build()
                 .unwrap(),
             stop: Some(stop_tx),

@@ -16,6 +16,7 @@ fn record(domain: &str, alias: &str) -> Arc<LinkRecord> {
         disabled: false,
         expires_at: None,
         expiry_redirect: None,
+        ..Default::default()
     })
 }
 

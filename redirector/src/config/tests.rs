@@ -30,6 +30,7 @@ fn defaults_apply_when_only_the_redis_url_is_set() {
             worker_threads: None,
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            edge: crate::edge::EdgeConfig::default(),
         }
     );
     assert_eq!(config.cache, CacheConfig::default());

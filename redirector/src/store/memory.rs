@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use shared::{DEFAULT_DOMAIN, LinkRecord};
+use shared::{DEFAULT_DOMAIN, DomainRecord, LinkRecord};
 
 /// Records by domain key, then alias: two borrowed `&str` lookups, no key to allocate.
 type Records = HashMap<String, HashMap<String, Arc<LinkRecord>>>;
@@ -15,6 +15,8 @@ type Records = HashMap<String, HashMap<String, Arc<LinkRecord>>>;
 pub struct MemoryLinkStore {
     /// Shared by every clone: the API's handle writes, the redirector's reads on cache misses.
     records: Arc<RwLock<Records>>,
+    /// Branded-domain records by normalized host.
+    domains: Arc<RwLock<HashMap<String, Arc<DomainRecord>>>>,
 }
 
 impl MemoryLinkStore {
@@ -56,5 +58,29 @@ impl MemoryLinkStore {
         let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
         let find = |domain: &str| records.get(domain).and_then(|aliases| aliases.get(alias));
         find(host).or_else(|| find(DEFAULT_DOMAIN)).cloned()
+    }
+
+    /// Adds or replaces the record of a branded host.
+    pub fn put_domain(&self, record: DomainRecord) {
+        self.domains
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(record.host.clone(), Arc::new(record));
+    }
+
+    /// Forgets the record of a branded host.
+    pub fn remove_domain(&self, host: &str) {
+        self.domains
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(host);
+    }
+
+    pub(crate) fn fetch_domain(&self, host: &str) -> Option<Arc<DomainRecord>> {
+        self.domains
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(host)
+            .cloned()
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use shared::{DEFAULT_DOMAIN, Keys, LinkRecord};
+use shared::{DEFAULT_DOMAIN, DomainRecord, Keys, LinkRecord};
 
 use super::StoreError;
 
@@ -99,6 +99,31 @@ impl RedisLinkStore {
                     error = %err,
                     "cannot decode the link record stored in redis"
                 );
+                Err(StoreError::Undecodable(err))
+            }
+        }
+    }
+
+    /// The record under [`Keys::domain`] for `host`.
+    pub(crate) async fn fetch_domain(
+        &self,
+        host: &str,
+    ) -> Result<Option<Arc<DomainRecord>>, StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.keys.domain(host);
+        let command = redis::cmd("GET").arg(&key).to_owned();
+        let get = command.query_async::<Option<Vec<u8>>>(&mut connection);
+        let bytes = tokio::time::timeout(LOOKUP_TIMEOUT, get)
+            .await
+            .map_err(|_| StoreError::TimedOut)?
+            .map_err(StoreError::Unavailable)?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        match DomainRecord::decode(&bytes) {
+            Ok(record) => Ok(Some(Arc::new(record))),
+            Err(err) => {
+                tracing::error!(domain = host, error = %err, "cannot decode the domain record stored in redis");
                 Err(StoreError::Undecodable(err))
             }
         }

@@ -1,8 +1,10 @@
 //! Integration tests of the redirect edge over real sockets: one binary, one module per feature.
 
 mod embedded;
+mod experience;
 mod invalidation;
 mod outage;
+mod pages;
 mod probes;
 mod redirects;
 mod shutdown;

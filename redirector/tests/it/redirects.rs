@@ -27,13 +27,9 @@ async fn known_alias_redirects_with_302_and_records_one_human_click() {
     assert_eq!(redis.read_clicks().await.len(), 1, "exactly one event");
     let click = &clicks[0];
     assert_eq!(click.link_id, 42);
-    assert_eq!(
-        click.class,
-        VisitorClass::Human,
-        "curl is not classed as a bot"
-    );
+    assert_eq!(click.class, VisitorClass::Human);
     assert_eq!(click.ip.as_deref(), Some("127.0.0.1"));
-    assert_eq!(click.user_agent.as_deref(), Some("curl/8.5.0"));
+    assert_eq!(click.user_agent.as_deref(), Some(test_support::BROWSER_UA));
     assert_eq!(
         click.referrer.as_deref(),
         Some("https://social.example/post")

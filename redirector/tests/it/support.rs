@@ -88,6 +88,12 @@ async fn spawn_unready_with(
 }
 
 impl TestEdge {
+    /// A request to `path` with no headers set yet, for tests that choose every header.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("http://{}{path}", self.addr))
+    }
+
     /// `GET {path}` on the default host (the listener's address).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::GET, None, path).await
@@ -98,7 +104,7 @@ impl TestEdge {
         self.send(reqwest::Method::GET, Some(host), path).await
     }
 
-    /// Any method, optionally with a `Host` header, as curl would send it.
+    /// Any method, optionally with a `Host` header, as a desktop browser would send it.
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -108,7 +114,7 @@ impl TestEdge {
         let mut request = self
             .client
             .request(method, format!("http://{}{path}", self.addr))
-            .header("user-agent", "curl/8.5.0")
+            .header("user-agent", test_support::BROWSER_UA)
             .header("referer", "https://social.example/post")
             .header("accept-language", "fr-CA,fr;q=0.9");
         if let Some(host) = host {
@@ -124,9 +130,22 @@ impl TestEdge {
         within: Duration,
         check: impl Fn(&reqwest::Response) -> bool,
     ) -> reqwest::Response {
+        self.wait_for_on(&self.addr.to_string(), path, within, check)
+            .await
+    }
+
+    /// Polls `GET {path}` with `Host: {host}` until `check` accepts the response; panics after
+    /// `within`.
+    pub async fn wait_for_on(
+        &self,
+        host: &str,
+        path: &str,
+        within: Duration,
+        check: impl Fn(&reqwest::Response) -> bool,
+    ) -> reqwest::Response {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let response = self.get(path).await;
+            let response = self.get_on(host, path).await;
             if check(&response) {
                 return response;
             }
@@ -177,6 +196,7 @@ pub fn link(alias: &str, url: &str) -> LinkRecord {
         disabled: false,
         expires_at: None,
         expiry_redirect: None,
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,581 @@
+//! One table of cases per rule, then the precedence between rules.
+
+use super::*;
+use crate::DEFAULT_DOMAIN;
+use crate::link::{DeepLink, LINK_RECORD_VERSION, Meta, Parameter, PixelTag};
+
+const NOW: i64 = 1_800_000_000;
+const DEST: &str = "https://dest.example/p";
+
+fn link() -> LinkRecord {
+    LinkRecord {
+        v: LINK_RECORD_VERSION,
+        id: 1,
+        domain: DEFAULT_DOMAIN.into(),
+        alias: "a".into(),
+        url: DEST.into(),
+        ..LinkRecord::default()
+    }
+}
+
+fn with(change: impl FnOnce(&mut LinkRecord)) -> LinkRecord {
+    let mut record = link();
+    change(&mut record);
+    record
+}
+
+fn target(key: &str, url: &str) -> Target {
+    Target {
+        key: key.into(),
+        url: url.into(),
+    }
+}
+
+fn redirect(location: &str) -> Decision<'static> {
+    Decision::Redirect {
+        status: DIRECT_STATUS,
+        location: Cow::Owned(location.to_owned()),
+        counted: true,
+    }
+}
+
+fn uncounted(location: &str) -> Decision<'static> {
+    Decision::Redirect {
+        status: DIRECT_STATUS,
+        location: Cow::Owned(location.to_owned()),
+        counted: false,
+    }
+}
+
+/// A visitor: class, country, device, Accept-Language, unlocked.
+#[derive(Clone, Copy)]
+struct Visitor {
+    class: VisitorClass,
+    country: Option<&'static str>,
+    device: Device,
+    languages: &'static str,
+    unlocked: bool,
+}
+
+const PERSON: Visitor = Visitor {
+    class: VisitorClass::Human,
+    country: None,
+    device: Device::Unknown,
+    languages: "",
+    unlocked: false,
+};
+
+fn decide_for<'a>(record: &'a LinkRecord, visitor: Visitor) -> Decision<'a> {
+    let languages = Languages::parse(visitor.languages);
+    let facts = RequestFacts {
+        now_s: NOW,
+        class: visitor.class,
+        country: visitor
+            .country
+            .map(|code| code.as_bytes().try_into().expect("two letters")),
+        device: visitor.device,
+        languages: &languages,
+        unlocked: visitor.unlocked,
+    };
+    decide(&record.alias, Some(record), None, &facts)
+}
+
+fn check(cases: &[(&str, LinkRecord, Visitor, Decision<'_>)]) {
+    for (name, record, visitor, expected) in cases {
+        assert_eq!(decide_for(record, *visitor), *expected, "{name}");
+    }
+}
+
+#[test]
+fn unknown_aliases_and_hosts_use_the_domain_s_redirects_or_404() {
+    let facts = RequestFacts::at(NOW);
+    let domain = DomainRecord {
+        v: LINK_RECORD_VERSION,
+        host: "go.example".into(),
+        root_redirect: Some("https://brand.example/".into()),
+        not_found_redirect: Some("https://brand.example/missing".into()),
+    };
+    let bare = DomainRecord {
+        host: "bare.example".into(),
+        ..DomainRecord::default()
+    };
+    let unsafe_domain = DomainRecord {
+        root_redirect: Some("javascript:alert(1)".into()),
+        ..DomainRecord::default()
+    };
+    let record = link();
+    assert_eq!(decide("x", None, None, &facts), Decision::NotFound);
+    assert_eq!(decide("", None, None, &facts), Decision::NotFound);
+    assert_eq!(
+        decide("", None, Some(&domain), &facts),
+        uncounted("https://brand.example/")
+    );
+    assert_eq!(
+        decide("x", None, Some(&domain), &facts),
+        uncounted("https://brand.example/missing")
+    );
+    assert_eq!(decide("x", None, Some(&bare), &facts), Decision::NotFound);
+    assert_eq!(decide("", None, Some(&bare), &facts), Decision::NotFound);
+    assert_eq!(
+        decide("", None, Some(&unsafe_domain), &facts),
+        Decision::NotFound
+    );
+    assert_eq!(
+        decide("a", Some(&record), Some(&domain), &facts),
+        redirect(DEST),
+        "a known alias ignores the domain's 404 redirect"
+    );
+}
+
+#[test]
+fn disabled_and_expired_links() {
+    check(&[
+        ("plain link", link(), PERSON, redirect(DEST)),
+        (
+            "disabled",
+            with(|l| l.disabled = true),
+            PERSON,
+            Decision::Gone,
+        ),
+        (
+            "expiry in the future",
+            with(|l| l.expires_at = Some(NOW + 1)),
+            PERSON,
+            redirect(DEST),
+        ),
+        (
+            "expired now",
+            with(|l| l.expires_at = Some(NOW)),
+            PERSON,
+            Decision::Gone,
+        ),
+        (
+            "expired with an expiry redirect",
+            with(|l| {
+                l.expires_at = Some(NOW - 60);
+                l.expiry_redirect = Some("https://over.example/".into());
+            }),
+            PERSON,
+            uncounted("https://over.example/"),
+        ),
+        (
+            "an unsafe expiry redirect is ignored",
+            with(|l| {
+                l.expires_at = Some(NOW - 60);
+                l.expiry_redirect = Some("data:text/html,hi".into());
+            }),
+            PERSON,
+            Decision::Gone,
+        ),
+        (
+            "disabled wins over the expiry redirect",
+            with(|l| {
+                l.disabled = true;
+                l.expires_at = Some(NOW - 60);
+                l.expiry_redirect = Some("https://over.example/".into());
+            }),
+            PERSON,
+            Decision::Gone,
+        ),
+    ]);
+}
+
+#[test]
+fn unfurlers_get_the_card_when_there_is_one_to_show_or_something_to_hide() {
+    let preview = Visitor {
+        class: VisitorClass::Preview,
+        ..PERSON
+    };
+    let bot = Visitor {
+        class: VisitorClass::Bot,
+        ..PERSON
+    };
+    let meta = Meta {
+        title: "Spring".into(),
+        ..Meta::default()
+    };
+    let locked = with(|l| l.password = Some("$argon2id$hash".into()));
+    check(&[
+        (
+            "no meta: unfurlers read the destination's own tags",
+            link(),
+            preview,
+            redirect(DEST),
+        ),
+        (
+            "meta set",
+            with(|l| l.meta = meta.clone()),
+            preview,
+            Decision::Preview,
+        ),
+        (
+            "password: unfurlers never see the destination",
+            locked.clone(),
+            preview,
+            Decision::Preview,
+        ),
+        (
+            "password: nor do crawlers",
+            locked.clone(),
+            bot,
+            Decision::Preview,
+        ),
+        (
+            "crawlers follow plain links",
+            with(|l| l.meta = meta.clone()),
+            bot,
+            redirect(DEST),
+        ),
+        (
+            "people see the form",
+            locked.clone(),
+            PERSON,
+            Decision::Password,
+        ),
+        (
+            "an unlocked visitor goes on",
+            locked,
+            Visitor {
+                unlocked: true,
+                ..PERSON
+            },
+            redirect(DEST),
+        ),
+        (
+            "expiry comes before the card",
+            with(|l| {
+                l.meta = meta.clone();
+                l.expires_at = Some(NOW - 1);
+            }),
+            preview,
+            Decision::Gone,
+        ),
+    ]);
+}
+
+#[test]
+fn targeting_by_country_then_device_then_language() {
+    let targeted = with(|l| {
+        l.geo = vec![
+            target("CA", "https://ca.example/"),
+            target("FR", "https://fr-geo.example/"),
+        ];
+        l.devices = vec![
+            target("iphone", "https://iphone.example/"),
+            target("linux", "https://linux.example/"),
+        ];
+        l.languages = vec![
+            target("fr", "https://fr.example/"),
+            target("de", "https://de.example/"),
+        ];
+    });
+    let from = |country| Visitor {
+        country: Some(country),
+        ..PERSON
+    };
+    let on = |device| Visitor { device, ..PERSON };
+    let speaking = |languages| Visitor {
+        languages,
+        ..PERSON
+    };
+    check(&[
+        (
+            "country",
+            targeted.clone(),
+            from("CA"),
+            redirect("https://ca.example/"),
+        ),
+        (
+            "other country",
+            targeted.clone(),
+            from("US"),
+            redirect(DEST),
+        ),
+        (
+            "device",
+            targeted.clone(),
+            on(Device::IPhone),
+            redirect("https://iphone.example/"),
+        ),
+        (
+            "Ubuntu falls back to Linux",
+            targeted.clone(),
+            on(Device::Ubuntu),
+            redirect("https://linux.example/"),
+        ),
+        (
+            "other device",
+            targeted.clone(),
+            on(Device::Windows),
+            redirect(DEST),
+        ),
+        (
+            "language",
+            targeted.clone(),
+            speaking("de-AT,de;q=0.9"),
+            redirect("https://de.example/"),
+        ),
+        (
+            "best language with a rule",
+            targeted.clone(),
+            speaking("es, de;q=0.5, fr;q=0.8"),
+            redirect("https://fr.example/"),
+        ),
+        (
+            "no language with a rule",
+            targeted.clone(),
+            speaking("es, it"),
+            redirect(DEST),
+        ),
+        (
+            "country wins over device and language",
+            targeted.clone(),
+            Visitor {
+                country: Some("FR"),
+                device: Device::IPhone,
+                languages: "de",
+                ..PERSON
+            },
+            redirect("https://fr-geo.example/"),
+        ),
+        (
+            "device wins over language",
+            targeted.clone(),
+            Visitor {
+                country: Some("US"),
+                device: Device::IPhone,
+                languages: "de",
+                ..PERSON
+            },
+            redirect("https://iphone.example/"),
+        ),
+        (
+            "unsafe rules are skipped",
+            with(|l| l.geo = vec![target("CA", "javascript:alert(1)")]),
+            from("CA"),
+            redirect(DEST),
+        ),
+    ]);
+}
+
+#[test]
+fn parameters_are_appended_to_the_chosen_destination() {
+    let params = |url: &str| {
+        let url = url.to_owned();
+        with(move |l| {
+            l.url = url;
+            l.parameters = vec![
+                Parameter {
+                    name: "utm_source".into(),
+                    value: "api".into(),
+                },
+                Parameter {
+                    name: "q".into(),
+                    value: "a b&c=d".into(),
+                },
+            ];
+            l.geo = vec![target("CA", "https://ca.example/x?k=1#top")];
+        })
+    };
+    check(&[
+        (
+            "no query",
+            params("https://d.example/"),
+            PERSON,
+            redirect("https://d.example/?utm_source=api&q=a+b%26c%3Dd"),
+        ),
+        (
+            "existing query kept",
+            params("https://d.example/?id=7"),
+            PERSON,
+            redirect("https://d.example/?id=7&utm_source=api&q=a+b%26c%3Dd"),
+        ),
+        (
+            "trailing ?",
+            params("https://d.example/?"),
+            PERSON,
+            redirect("https://d.example/?utm_source=api&q=a+b%26c%3Dd"),
+        ),
+        (
+            "targeted destination, fragment last",
+            params("https://d.example/"),
+            Visitor {
+                country: Some("CA"),
+                ..PERSON
+            },
+            redirect("https://ca.example/x?k=1&utm_source=api&q=a+b%26c%3Dd#top"),
+        ),
+    ]);
+}
+
+#[test]
+fn deep_links_send_phones_to_their_app_links() {
+    let stores = with(|l| {
+        l.deeplink = Some(DeepLink {
+            apple: Some("https://apps.apple.com/app/id123".into()),
+            google: Some("https://play.google.com/store/apps/details?id=x".into()),
+            auto: false,
+        });
+    });
+    let auto = with(|l| {
+        l.url = "https://shop.example/item/9#reviews".into();
+        l.deeplink = Some(DeepLink {
+            auto: true,
+            ..DeepLink::default()
+        });
+    });
+    let on = |device| Visitor { device, ..PERSON };
+    check(&[
+        (
+            "iPhone",
+            stores.clone(),
+            on(Device::IPhone),
+            redirect("https://apps.apple.com/app/id123"),
+        ),
+        (
+            "iPad",
+            stores.clone(),
+            on(Device::IPad),
+            redirect("https://apps.apple.com/app/id123"),
+        ),
+        (
+            "Android",
+            stores.clone(),
+            on(Device::Android),
+            redirect("https://play.google.com/store/apps/details?id=x"),
+        ),
+        (
+            "desktop",
+            stores.clone(),
+            on(Device::Windows),
+            redirect(DEST),
+        ),
+        (
+            "auto on Android: an intent falling back to the browser",
+            auto.clone(),
+            on(Device::Android),
+            redirect(
+                "intent://shop.example/item/9#Intent;scheme=https;S.browser_fallback_url=https%3A%2F%2Fshop.example%2Fitem%2F9%23reviews;end",
+            ),
+        ),
+        (
+            "auto on iPhone: the universal link itself",
+            auto.clone(),
+            on(Device::IPhone),
+            redirect("https://shop.example/item/9#reviews"),
+        ),
+    ]);
+}
+
+#[test]
+fn modes_and_pixels_choose_a_page() {
+    let splash = SplashPage {
+        id: 7,
+        title: "Hi".into(),
+        ..SplashPage::default()
+    };
+    let overlay = OverlayPage {
+        id: 3,
+        message: "Join".into(),
+        ..OverlayPage::default()
+    };
+    let page = |page| Decision::Page {
+        page,
+        destination: Cow::Borrowed(DEST),
+    };
+    let pixels = vec![PixelTag {
+        provider: "fbpixel".into(),
+        tag: "1234".into(),
+    }];
+    check(&[
+        (
+            "frame",
+            with(|l| l.mode = LinkMode::Frame),
+            PERSON,
+            page(Page::Frame),
+        ),
+        (
+            "splash",
+            with(|l| l.mode = LinkMode::Splash),
+            PERSON,
+            page(Page::Splash),
+        ),
+        (
+            "custom splash",
+            with(|l| l.mode = LinkMode::CustomSplash(splash.clone())),
+            PERSON,
+            page(Page::CustomSplash(&splash)),
+        ),
+        (
+            "overlay",
+            with(|l| l.mode = LinkMode::Overlay(overlay.clone())),
+            PERSON,
+            page(Page::Overlay(&overlay)),
+        ),
+        (
+            "pixels on a direct link",
+            with(|l| l.pixels = pixels.clone()),
+            PERSON,
+            page(Page::Pixels),
+        ),
+        (
+            "pixels ride on the chosen page",
+            with(|l| {
+                l.pixels = pixels.clone();
+                l.mode = LinkMode::Splash;
+            }),
+            PERSON,
+            page(Page::Splash),
+        ),
+        (
+            "app links are not framed",
+            with(|l| {
+                l.mode = LinkMode::Frame;
+                l.deeplink = Some(DeepLink {
+                    apple: Some("itms-apps://apps.apple.com/app/id1".into()),
+                    ..DeepLink::default()
+                });
+            }),
+            Visitor {
+                device: Device::IPhone,
+                ..PERSON
+            },
+            redirect("itms-apps://apps.apple.com/app/id1"),
+        ),
+        (
+            "the password comes before the page",
+            with(|l| {
+                l.mode = LinkMode::Splash;
+                l.password = Some("$argon2id$hash".into());
+            }),
+            PERSON,
+            Decision::Password,
+        ),
+    ]);
+}
+
+#[test]
+fn only_web_and_app_schemes_are_safe() {
+    for safe in [
+        "https://a.example",
+        "HTTP://a.example/x",
+        "intent://x#Intent;end",
+        "itms-apps://apps.apple.com/app/id1",
+        "market://details?id=x",
+    ] {
+        assert!(is_safe_destination(safe), "{safe}");
+    }
+    for unsafe_url in [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,x",
+        "file:///etc/passwd",
+        "vbscript:x",
+        "https:",
+        "//a.example",
+        "a.example",
+        "",
+    ] {
+        assert!(!is_safe_destination(unsafe_url), "{unsafe_url}");
+    }
+}

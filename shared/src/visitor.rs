@@ -1,0 +1,429 @@
+//! The facts of a request that targeting and counting need, read from its headers: visitor
+//! class, device and languages.
+//!
+//! Each is a handful of substring checks or a single pass over a header, without allocation; the
+//! full bot list of `isbot` is consulted only for agents that are not plainly a browser. The
+//! redirector computes device and languages only for links that have rules needing them.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::VisitorClass;
+
+/// Device classes of REFERENCE §6.4 device targeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// Windows desktop or laptop.
+    Windows,
+    /// macOS.
+    MacOs,
+    /// Linux other than Ubuntu (and ChromeOS).
+    Linux,
+    /// Ubuntu, which also matches `Linux` rules.
+    Ubuntu,
+    /// iPhone or iPod touch.
+    IPhone,
+    /// iPad.
+    IPad,
+    /// Android phone or tablet.
+    Android,
+    /// BlackBerry.
+    BlackBerry,
+    /// Another phone (Windows Phone, feature phones, ...).
+    OtherMobile,
+    /// Nothing recognisable.
+    Unknown,
+}
+
+impl Device {
+    /// The rule name stored in link records (REFERENCE §6.4, lower case).
+    pub fn rule_name(self) -> &'static str {
+        match self {
+            Device::Windows => "windows",
+            Device::MacOs => "mac os",
+            Device::Linux => "linux",
+            Device::Ubuntu => "ubuntu",
+            Device::IPhone => "iphone",
+            Device::IPad => "ipad",
+            Device::Android => "android",
+            Device::BlackBerry => "blackberry",
+            Device::OtherMobile => "other mobile",
+            Device::Unknown => "",
+        }
+    }
+
+    /// A broader rule that also applies when no rule names this device itself.
+    pub fn fallback(self) -> Option<Device> {
+        match self {
+            Device::Ubuntu => Some(Device::Linux),
+            _ => None,
+        }
+    }
+
+    /// Whether the device runs iOS or iPadOS (Apple app links apply).
+    pub fn is_apple_mobile(self) -> bool {
+        matches!(self, Device::IPhone | Device::IPad)
+    }
+
+    /// The device a `User-Agent` describes. Order matters: phones announce desktop tokens too
+    /// (`Windows Phone`, Android's `Linux`), so the more specific tokens are checked first.
+    pub fn from_user_agent(user_agent: &str) -> Device {
+        let has = |token: &str| user_agent.contains(token);
+        if has("iPad") {
+            Device::IPad
+        } else if has("iPhone") || has("iPod") {
+            Device::IPhone
+        } else if has("Android") {
+            Device::Android
+        } else if has("BlackBerry") || has("BB10") {
+            Device::BlackBerry
+        } else if has("Windows Phone")
+            || has("IEMobile")
+            || has("Opera Mini")
+            || has("Mobile")
+            || has("KaiOS")
+        {
+            Device::OtherMobile
+        } else if has("Windows") {
+            Device::Windows
+        } else if has("Macintosh") || has("Mac OS X") {
+            Device::MacOs
+        } else if has("Ubuntu") {
+            Device::Ubuntu
+        } else if has("Linux") || has("X11") || has("CrOS") {
+            Device::Linux
+        } else {
+            Device::Unknown
+        }
+    }
+}
+
+/// Most languages kept from one `Accept-Language` header; browsers send three or four.
+pub const MAX_LANGUAGES: usize = 8;
+
+/// The languages a visitor accepts, best first (quality values honoured, ties in header order),
+/// as two lower-case ASCII letters each. A fixed array: no allocation per request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Languages {
+    codes: [[u8; 2]; MAX_LANGUAGES],
+    len: usize,
+}
+
+impl Languages {
+    /// No language known.
+    pub const EMPTY: Languages = Languages {
+        codes: [[0; 2]; MAX_LANGUAGES],
+        len: 0,
+    };
+
+    /// Reads an `Accept-Language` header. Entries with `q=0`, wildcards and codes that do not
+    /// start with two letters are skipped.
+    pub fn parse(header: &str) -> Languages {
+        let mut entries = [([0u8; 2], 0u16); MAX_LANGUAGES];
+        let mut len = 0;
+        for item in header.split(',') {
+            if len == MAX_LANGUAGES {
+                break;
+            }
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim().as_bytes();
+            let quality = parts
+                .find_map(|param| param.trim().strip_prefix("q="))
+                .map_or(1000, parse_quality);
+            let code = match tag {
+                [a, b] | [a, b, b'-' | b'_', ..]
+                    if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() =>
+                {
+                    [a.to_ascii_lowercase(), b.to_ascii_lowercase()]
+                }
+                _ => continue,
+            };
+            if quality == 0 || entries[..len].iter().any(|(seen, _)| *seen == code) {
+                continue;
+            }
+            entries[len] = (code, quality);
+            len += 1;
+        }
+        // A stable sort keeps header order among equal qualities.
+        entries[..len].sort_by_key(|entry| std::cmp::Reverse(entry.1));
+        let mut languages = Languages::default();
+        for (slot, (code, _)) in languages.codes.iter_mut().zip(&entries[..len]) {
+            *slot = *code;
+        }
+        languages.len = len;
+        languages
+    }
+
+    /// The codes, best first.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.codes[..self.len]
+            .iter()
+            .map(|code| std::str::from_utf8(code).unwrap_or_default())
+    }
+
+    /// The visitor's preferred language, if any.
+    pub fn first(&self) -> Option<&str> {
+        self.iter().next()
+    }
+}
+
+/// A `q` value in thousandths; malformed values count as 1 so a typo does not hide a language.
+fn parse_quality(raw: &str) -> u16 {
+    let raw = raw.trim();
+    match raw.parse::<f32>() {
+        Ok(q) if (0.0..=1.0).contains(&q) => (q * 1000.0).round() as u16,
+        _ => 1000,
+    }
+}
+
+/// User-agent fragments of link unfurlers: chat and social apps that fetch a link to draw its
+/// card. iMessage announces itself as `facebookexternalhit ... Twitterbot`.
+const PREVIEW_AGENTS: &[&str] = &[
+    "slackbot",
+    "slack-imgproxy",
+    "facebookexternalhit",
+    "facebot",
+    "twitterbot",
+    "whatsapp",
+    "telegrambot",
+    "discordbot",
+    "linkedinbot",
+    "skypeuripreview",
+    "microsoftpreview",
+    "redditbot",
+    "pinterestbot",
+    "embedly",
+    "iframely",
+    "vkshare",
+    "viber",
+    "snapchat",
+    "kakaotalk-scrap",
+    "mastodon",
+    "bluesky",
+    "mattermost",
+    "rocket.chat",
+    "zulip",
+    "google-pagerenderer",
+    "bitlybot",
+];
+
+/// Fragments that no person's browser sends but many robots do. A browser-like agent without any
+/// of them is a person, without consulting the full bot list; one with them is checked against it
+/// (a phone model may contain "bot", a browser add-on "fetch").
+const BOT_HINTS: &[&str] = &[
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "headless",
+    "http",
+    "preview",
+    "fetch",
+    "scan",
+    "monitor",
+    "check",
+    "archiv",
+    "lighthouse",
+    "phantom",
+    "selenium",
+    "puppeteer",
+    "playwright",
+    "python",
+    "java",
+    "curl",
+    "wget",
+    "validator",
+    "uptime",
+    "proxy",
+    "scrap",
+    "feed",
+    "library",
+    "client",
+];
+
+/// One pass over the agent finds every preview and hint fragment, ignoring ASCII case.
+static FRAGMENTS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(PREVIEW_AGENTS.iter().chain(BOT_HINTS))
+        .expect("the fragment lists build an automaton")
+});
+
+/// The full bot matcher (`isbot`'s curated list); its regular expression is built once. It costs
+/// microseconds per agent, so only agents that [`FRAGMENTS`] cannot settle reach it.
+static BOTS: LazyLock<isbot::Bots> = LazyLock::new(isbot::Bots::default);
+
+/// Who is asking, from the method and the `User-Agent`.
+///
+/// `HEAD` requests are their own class whatever the agent. A missing or empty agent is a bot:
+/// browsers always send one. Browsers all start with `Mozilla/`; an agent that does, without a
+/// robot's fragment, is a person and costs one automaton pass (measured in `benches`, `visitor`).
+pub fn classify(is_head: bool, user_agent: Option<&str>) -> VisitorClass {
+    if is_head {
+        return VisitorClass::Head;
+    }
+    let user_agent = user_agent.map(str::trim).unwrap_or_default();
+    if user_agent.is_empty() {
+        return VisitorClass::Bot;
+    }
+    let mut hinted = false;
+    for found in FRAGMENTS.find_iter(user_agent) {
+        if found.pattern().as_usize() < PREVIEW_AGENTS.len() {
+            return VisitorClass::Preview;
+        }
+        hinted = true;
+    }
+    let browser_like = user_agent.starts_with("Mozilla/") || user_agent.starts_with("Opera/");
+    if (hinted || !browser_like) && BOTS.is_bot(user_agent) {
+        return VisitorClass::Bot;
+    }
+    VisitorClass::Human
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    const IPAD: &str = "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+    const UBUNTU_FIREFOX: &str =
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    const LINUX_CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    const BLACKBERRY: &str = "Mozilla/5.0 (BB10; Touch) AppleWebKit/537.10+ (KHTML, like Gecko) Version/10.1.0.4633 Mobile Safari/537.10+";
+    const WINDOWS_PHONE: &str = "Mozilla/5.0 (Windows Phone 10.0; Android 6.0.1; Microsoft; Lumia 950) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/52.0.2743.116 Mobile Safari/537.36 Edge/15.15063";
+    const KAIOS: &str =
+        "Mozilla/5.0 (Mobile; Nokia 8110 4G; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5";
+
+    #[test]
+    fn devices_are_recognised_from_common_user_agents() {
+        let cases = [
+            (CHROME_WINDOWS, Device::Windows),
+            (SAFARI_MAC, Device::MacOs),
+            (IPHONE, Device::IPhone),
+            (IPAD, Device::IPad),
+            (ANDROID, Device::Android),
+            (UBUNTU_FIREFOX, Device::Ubuntu),
+            (LINUX_CHROME, Device::Linux),
+            (BLACKBERRY, Device::BlackBerry),
+            (KAIOS, Device::OtherMobile),
+            ("curl/8.5.0", Device::Unknown),
+            ("", Device::Unknown),
+        ];
+        for (agent, device) in cases {
+            assert_eq!(Device::from_user_agent(agent), device, "{agent}");
+        }
+        // Windows Phone says "Android" too; it is a phone either way, never a Windows desktop.
+        assert_ne!(Device::from_user_agent(WINDOWS_PHONE), Device::Windows);
+        assert_eq!(Device::Ubuntu.fallback(), Some(Device::Linux));
+        assert_eq!(Device::Linux.fallback(), None);
+    }
+
+    #[test]
+    fn languages_follow_quality_then_header_order() {
+        fn check(header: &str, expected: &[&str]) {
+            let languages = Languages::parse(header);
+            assert_eq!(languages.iter().collect::<Vec<_>>(), expected, "{header}");
+        }
+        check(
+            "fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5",
+            &["fr", "en", "de"],
+        );
+        check("en;q=0.2, de", &["de", "en"]);
+        check("es;q=0.5, pt;q=0.5, it;q=0.6", &["it", "es", "pt"]);
+        check("EN-us", &["en"]);
+        check("pt_BR", &["pt"]);
+        check("da, en;q=0", &["da"]);
+        check("x, *, 12, e", &[]);
+        check("en;q=abc", &["en"]);
+        check("", &[]);
+        let many = "aa,bb,cc,dd,ee,ff,gg,hh,ii,jj";
+        assert_eq!(Languages::parse(many).iter().count(), MAX_LANGUAGES);
+        assert_eq!(Languages::parse("de;q=0.1, nl").first(), Some("nl"));
+    }
+
+    #[test]
+    fn visitors_are_classed_as_people_bots_unfurlers_or_head_requests() {
+        let cases = [
+            (false, Some(CHROME_WINDOWS), VisitorClass::Human),
+            (false, Some(IPHONE), VisitorClass::Human),
+            (false, Some(ANDROID), VisitorClass::Human),
+            (true, Some(CHROME_WINDOWS), VisitorClass::Head),
+            (
+                false,
+                Some("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"),
+                VisitorClass::Preview,
+            ),
+            (
+                false,
+                Some("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"),
+                VisitorClass::Preview,
+            ),
+            (false, Some("Twitterbot/1.0"), VisitorClass::Preview),
+            (false, Some("WhatsApp/2.23.20.0 A"), VisitorClass::Preview),
+            (
+                false,
+                Some("TelegramBot (like TwitterBot)"),
+                VisitorClass::Preview,
+            ),
+            (
+                false,
+                Some("Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)"),
+                VisitorClass::Preview,
+            ),
+            (
+                false,
+                Some(
+                    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+                ),
+                VisitorClass::Preview,
+            ),
+            (
+                false,
+                Some(
+                    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+                ),
+                VisitorClass::Preview,
+            ),
+            (
+                false,
+                Some("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+                VisitorClass::Bot,
+            ),
+            (false, Some("curl/8.5.0"), VisitorClass::Bot),
+            (false, Some("python-requests/2.32.3"), VisitorClass::Bot),
+            (false, Some("UptimeRobot/2.0"), VisitorClass::Bot),
+            (
+                false,
+                Some(
+                    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+                ),
+                VisitorClass::Bot,
+            ),
+            (
+                false,
+                Some("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"),
+                VisitorClass::Bot,
+            ),
+            (false, Some("Go-http-client/1.1"), VisitorClass::Bot),
+            (false, Some("okhttp/4.12.0"), VisitorClass::Bot),
+            (
+                false,
+                Some(
+                    "Mozilla/5.0 (Linux; Android 9; CUBOT P30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+                ),
+                VisitorClass::Human,
+            ),
+            (false, Some(UBUNTU_FIREFOX), VisitorClass::Human),
+            (false, Some(""), VisitorClass::Bot),
+            (false, None, VisitorClass::Bot),
+        ];
+        for (is_head, agent, class) in cases {
+            assert_eq!(classify(is_head, agent), class, "{agent:?}");
+        }
+    }
+}
