@@ -86,7 +86,7 @@ fn main() -> anyhow::Result<()> {
 
     // Every redirect served must be in the stream: the probe, plus each run's responses. wrk
     // counts the responses it read, so a few served at the very end of a run may come on top.
-    let is_redirector = |server: &Server| server.name.starts_with("redirector");
+    let is_redirector = |server: &Server| server.name.starts_with("redir");
     let n_probes = servers
         .iter()
         .filter(|server| is_redirector(server))

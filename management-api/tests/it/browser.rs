@@ -38,6 +38,28 @@ async fn arrived(browser: &Browser) -> String {
     }
 }
 
+/// Types `password` into the form and sends it.
+async fn submit_password(browser: &Browser, password: &str) {
+    let client = &browser.client;
+    let field = client.find(Locator::Css("#password")).await.unwrap();
+    field.send_keys(password).await.unwrap();
+    let typed: Value = client
+        .execute("return document.getElementById('password').value;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(typed, json!(password));
+    let button = client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+}
+
+/// Runs `script` in the page and returns its value.
+async fn page_state(browser: &Browser, script: &str) -> Value {
+    browser.client.execute(script, vec![]).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_visitor_types_the_password_and_waits_out_the_splash_page() {
     let Some(browser) = Browser::start().await else {
@@ -61,20 +83,7 @@ async fn a_visitor_types_the_password_and_waits_out_the_splash_page() {
         !page.contains("/vault\""),
         "the form never shows the destination"
     );
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("guess")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_password(&browser, "guess").await;
     let error = client
         .wait()
         .at_most(PAGE_WAIT)
@@ -84,25 +93,7 @@ async fn a_visitor_types_the_password_and_waits_out_the_splash_page() {
     assert!(error.text().await.unwrap().contains("Wrong password"));
     assert!(client.find(Locator::Css("#arrived")).await.is_err());
     browser.screenshot("password-wrong").await;
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("open sesame")
-        .await
-        .unwrap();
-    let typed: Value = client
-        .execute("return document.getElementById('password').value;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(typed, json!("open sesame"));
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_password(&browser, "open sesame").await;
     assert_eq!(arrived(&browser).await, "Arrived at /vault");
     client.goto(&vault).await.unwrap();
     assert_eq!(
@@ -172,15 +163,13 @@ async fn the_overlay_sits_over_the_framed_destination_and_hostile_text_stays_tex
         .await
         .unwrap();
     assert_eq!(button.text().await.unwrap(), "Subscribe");
-    let on_top: Value = client
-        .execute(
-            "const b = document.getElementById('overlay-button').getBoundingClientRect();\
-             const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);\
-             return hit && hit.id;",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let on_top = page_state(
+        &browser,
+        "const b = document.getElementById('overlay-button').getBoundingClientRect();\
+         const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);\
+         return hit && hit.id;",
+    )
+    .await;
     assert_eq!(
         on_top,
         json!("overlay-button"),
@@ -207,13 +196,11 @@ async fn the_overlay_sits_over_the_framed_destination_and_hostile_text_stays_tex
     )
     .await;
     client.goto(&frame).await.unwrap();
-    let state: Value = client
-        .execute(
-            "return [document.title, typeof window.pwned, document.querySelectorAll('img[src=x]').length];",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let state = page_state(
+        &browser,
+        "return [document.title, typeof window.pwned, document.querySelectorAll('img[src=x]').length];",
+    )
+    .await;
     assert_eq!(state, json!([hostile, "undefined", 0]));
     browser.screenshot("frame-hostile-title").await;
 
@@ -246,13 +233,11 @@ async fn the_overlay_sits_over_the_framed_destination_and_hostile_text_stays_tex
         .await
         .unwrap();
     assert_eq!(heading, "<script>window.pwned=3</script>Spring");
-    let state: Value = client
-        .execute(
-            "return [typeof window.pwned, document.querySelectorAll('img[src=x]').length];",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let state = page_state(
+        &browser,
+        "return [typeof window.pwned, document.querySelectorAll('img[src=x]').length];",
+    )
+    .await;
     assert_eq!(state, json!(["undefined", 0]));
     browser.screenshot("custom-splash-hostile").await;
     browser.close().await;
