@@ -1,10 +1,19 @@
 //! The in-process link cache in front of the store: positive and negative entries with their own
 //! lifetimes, one store fetch per key however many requests miss at once, and invalidation by
 //! link or by alias on every host.
+//!
+//! Hits are served first from a small per-thread map ([`Front`]) that costs a hash lookup and no
+//! synchronisation; moka, shared by all threads, answers what that map does not hold. Any
+//! invalidation empties every thread's map (lazily, at its next lookup), so the front never
+//! serves an answer an invalidation has dropped. A front entry's lifetime starts when its thread
+//! took the answer, so without invalidations an answer can live up to twice its TTL; the TTLs
+//! are the safety net for lost invalidations, not the means of freshness.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
@@ -105,8 +114,52 @@ impl Expiry<String, CachedLink> for LinkExpiry {
     }
 }
 
+/// Entries one thread's front map holds before it starts over: a popular link set fits, and a
+/// scan of many aliases costs at most this many small allocations per thread.
+const FRONT_CAPACITY: usize = 4_096;
+
+/// Distinguishes the caches of one process (tests run several) in the per-thread front maps.
+static NEXT_CACHE_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// One thread's copy of recent answers of one [`LinkCache`], valid for one invalidation epoch.
+#[derive(Default)]
+struct Front {
+    /// The cache these entries belong to.
+    cache_id: usize,
+    /// The cache's invalidation epoch when these entries were taken.
+    epoch: u64,
+    /// Answers by key, each with the instant it stops being served.
+    entries: HashMap<Box<str>, (CachedLink, Instant)>,
+}
+
+impl Front {
+    /// The entries, emptied first if they belong to another cache or an older epoch.
+    fn entries_for(
+        &mut self,
+        cache_id: usize,
+        epoch: u64,
+    ) -> &mut HashMap<Box<str>, (CachedLink, Instant)> {
+        if self.cache_id != cache_id || self.epoch != epoch {
+            self.entries.clear();
+            self.cache_id = cache_id;
+            self.epoch = epoch;
+        }
+        &mut self.entries
+    }
+}
+
+thread_local! {
+    static FRONT: RefCell<Front> = RefCell::new(Front::default());
+}
+
 /// The link cache. Cheap to share behind the [`crate::Redirector`].
 pub(crate) struct LinkCache {
+    /// This cache's identity in the per-thread front maps.
+    id: usize,
+    /// Lifetime of an answer holding a record.
+    ttl: Duration,
+    /// Lifetime of an answer remembering that an alias is unknown.
+    negative_ttl: Duration,
     /// Answers by [`CacheKey`]; the only copy of link data the request path reads.
     entries: Cache<String, CachedLink>,
     /// Bumped by every invalidation. A fetch that overlapped one may have read the old record
@@ -117,6 +170,9 @@ pub(crate) struct LinkCache {
 impl LinkCache {
     pub(crate) fn new(config: &CacheConfig) -> LinkCache {
         LinkCache {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
+            ttl: config.ttl,
+            negative_ttl: config.negative_ttl,
             entries: Cache::builder()
                 .max_capacity(config.capacity)
                 .expire_after(LinkExpiry {
@@ -142,6 +198,17 @@ impl LinkCache {
     {
         let key = key.as_str();
         let epoch = self.epoch.load(Ordering::Acquire);
+        let now = Instant::now();
+        let front_hit = FRONT.with(|front| {
+            let mut front = front.borrow_mut();
+            match front.entries_for(self.id, epoch).get(key) {
+                Some((answer, until)) if *until > now => Some(answer.clone()),
+                _ => None,
+            }
+        });
+        if let Some(answer) = front_hit {
+            return Ok(answer);
+        }
         let (host, alias) = split_key(key);
         let answer = self
             .entries
@@ -149,6 +216,20 @@ impl LinkCache {
             .await;
         if self.epoch.load(Ordering::Acquire) != epoch {
             self.entries.invalidate(key).await;
+        } else if let Ok(found) = &answer {
+            let lifetime = if found.is_some() {
+                self.ttl
+            } else {
+                self.negative_ttl
+            };
+            FRONT.with(|front| {
+                let mut front = front.borrow_mut();
+                let entries = front.entries_for(self.id, epoch);
+                if entries.len() >= FRONT_CAPACITY {
+                    entries.clear();
+                }
+                entries.insert(key.into(), (found.clone(), now + lifetime));
+            });
         }
         answer
     }
