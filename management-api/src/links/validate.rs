@@ -52,6 +52,22 @@ pub fn web_url(raw: &str) -> Option<Url> {
     ok.then_some(url)
 }
 
+/// A targeting or deep-link URL: http(s) as [`web_url`] checks it, or an app link whose scheme is
+/// one of [`shared::decide::APP_SCHEMES`] (`itms-apps://`, `market://`, `intent://`, ...), which
+/// phones open in the app or its store.
+pub fn target_url(raw: &str) -> Option<String> {
+    if let Some(url) = web_url(raw) {
+        return Some(url.to_string());
+    }
+    let raw = raw.trim();
+    let is_app_link = raw.len() <= MAX_URL_LEN
+        && !raw.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !raw.starts_with("http")
+        && shared::is_safe_destination(raw)
+        && Url::parse(raw).is_ok();
+    is_app_link.then(|| raw.to_owned())
+}
+
 /// The destination of a link: required on create, checked the same way on update.
 ///
 /// `own_hosts` are the hosts short links are served on: shortening them would make loops.
@@ -182,8 +198,8 @@ pub fn geotarget(entries: &[(String, String)]) -> Option<String> {
     for (location, link) in entries {
         let location = location.trim().to_lowercase();
         let is_country = crate::publish::country_code(&location).is_some();
-        if let (true, Some(url)) = (is_country, web_url(link)) {
-            map.insert(location, json!({ "all": url.as_str() }));
+        if let (true, Some(url)) = (is_country, target_url(link)) {
+            map.insert(location, json!({ "all": url }));
         }
     }
     (!map.is_empty()).then(|| Value::Object(map).to_string())
@@ -194,8 +210,8 @@ pub fn devicetarget(entries: &[(String, String)]) -> Option<String> {
     let mut map = Map::new();
     for (device, link) in entries {
         let device = device.trim().to_lowercase();
-        if let (true, Some(url)) = (DEVICES.contains(&device.as_str()), web_url(link)) {
-            map.insert(device, Value::String(url.to_string()));
+        if let (true, Some(url)) = (DEVICES.contains(&device.as_str()), target_url(link)) {
+            map.insert(device, Value::String(url));
         }
     }
     (!map.is_empty()).then(|| Value::Object(map).to_string())
@@ -212,8 +228,8 @@ pub fn languagetarget(entries: &[(String, String)]) -> Option<String> {
             .collect::<String>()
             .to_lowercase();
         let is_code = code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase());
-        if let (true, Some(url)) = (is_code, web_url(link)) {
-            map.insert(code, Value::String(url.to_string()));
+        if let (true, Some(url)) = (is_code, target_url(link)) {
+            map.insert(code, Value::String(url));
         }
     }
     (!map.is_empty()).then(|| Value::Object(map).to_string())
@@ -237,8 +253,8 @@ pub fn deeplink(
     auto: bool,
     allow_auto: bool,
 ) -> Option<String> {
-    let apple = apple.and_then(web_url).map(|url| url.to_string());
-    let google = google.and_then(web_url).map(|url| url.to_string());
+    let apple = apple.and_then(target_url);
+    let google = google.and_then(target_url);
     let auto = auto && allow_auto;
     if apple.is_none() && google.is_none() && !auto {
         return None;

@@ -164,6 +164,50 @@ fn targeting_keeps_valid_entries_only() {
         .unwrap(),
         r#"{"apple":"https://apps.apple.com/app/id1","google":null,"auto":false}"#
     );
+    assert_eq!(
+        deeplink(
+            Some("itms-apps://apps.apple.com/app/id1"),
+            Some("market://details?id=shop"),
+            false,
+            true
+        )
+        .unwrap(),
+        r#"{"apple":"itms-apps://apps.apple.com/app/id1","google":"market://details?id=shop","auto":false}"#,
+        "store app links are accepted"
+    );
+    assert_eq!(
+        devicetarget(&pairs(&[
+            ("android", "market://details?id=shop"),
+            ("iphone", "data:text/html,x"),
+            ("ipad", "file:///etc/passwd"),
+            ("windows", "vbscript:x")
+        ]))
+        .unwrap(),
+        r#"{"android":"market://details?id=shop"}"#,
+        "only allowed app schemes besides http(s)"
+    );
+}
+
+#[test]
+fn target_urls_are_web_or_allowed_app_links() {
+    assert_eq!(
+        target_url("https://x.example").as_deref(),
+        Some("https://x.example/")
+    );
+    assert_eq!(
+        target_url("intent://scan/#Intent;scheme=zxing;end").as_deref(),
+        Some("intent://scan/#Intent;scheme=zxing;end")
+    );
+    for refused in [
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        "data:text/html,x",
+        "market://has space",
+        "ftp://x.example/",
+        "",
+    ] {
+        assert_eq!(target_url(refused), None, "{refused}");
+    }
 }
 
 #[test]
