@@ -4,6 +4,7 @@
 pub mod account;
 pub mod campaigns;
 pub mod channels;
+pub mod domains;
 pub mod links;
 pub mod paging;
 pub mod pixels;
@@ -29,6 +30,8 @@ pub enum ApiTags {
     Splash,
     /// Call-to-action overlays shown over the destination (a link's `type` is `overlay-{id}`).
     Overlays,
+    /// Branded short domains the caller's links can be served on.
+    Domains,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

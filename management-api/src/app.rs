@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::api::account::AccountApi;
 use crate::api::campaigns::CampaignsApi;
 use crate::api::channels::ChannelsApi;
+use crate::api::domains::DomainsApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
 use crate::api::splash::SplashApi;
@@ -304,6 +305,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
                 state: state.clone(),
             },
             OverlayApi {
+                state: state.clone(),
+            },
+            DomainsApi {
                 state: state.clone(),
             },
         ),

@@ -186,20 +186,29 @@ pub async fn check_plan_feature(
     owner: &user::Model,
     feature: &str,
 ) -> Result<(), crate::error::ApiError> {
-    if owner.is_admin {
-        return Ok(());
-    }
-    let plan = match owner.plan_id {
-        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
-        None => None,
-    };
-    if plan.is_some_and(|plan| feature_enabled(&plan, feature)) {
+    if plan_has_feature(db, owner, feature).await? {
         return Ok(());
     }
     Err(crate::error::ApiError::forbidden(
         "feature_not_in_plan",
         crate::error::messages::NO_ENDPOINT_PERMISSION,
     ))
+}
+
+/// Whether the owner's plan enables `feature`; admins have every feature.
+pub async fn plan_has_feature(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+    feature: &str,
+) -> Result<bool, DbErr> {
+    if owner.is_admin {
+        return Ok(true);
+    }
+    let plan = match owner.plan_id {
+        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
+        None => None,
+    };
+    Ok(plan.is_some_and(|plan| feature_enabled(&plan, feature)))
 }
 
 /// On a database without users, creates the first admin with `initial_key`, or with a generated

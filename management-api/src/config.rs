@@ -32,6 +32,8 @@ pub struct Config {
     /// The base of short URLs (`PUBLIC_BASE_URL`); unset means the listener's own URL, known
     /// only once it is bound (see [`Config::base_url_for`]).
     pub public_base_url: Option<Url>,
+    /// `SYSTEM_DOMAINS`: shared short domains every user whose plan has `multiple` may use.
+    pub system_domains: Vec<SystemDomain>,
     /// The first admin's API key, used only when no user exists yet.
     pub initial_api_key: Option<SecretString>,
     /// Requests per window for plans that set no rate of their own.
@@ -93,6 +95,7 @@ impl Config {
                 .get("REDIS_KEY_PREFIX")
                 .unwrap_or_else(|| "oml".to_owned()),
             public_base_url,
+            system_domains: system_domains(source)?,
             initial_api_key: source.get("INITIAL_API_KEY").map(SecretString::from),
             rate_limit_per_minute: u32::try_from(rate_limit)
                 .map_err(|_| ConfigError::new("MANAGEMENT_API_RATE_LIMIT", "is too large"))?,
@@ -116,6 +119,40 @@ impl Config {
     pub fn is_embedded(&self) -> bool {
         self.redis_url.is_none()
     }
+}
+
+/// A shared short domain offered to every user (`SYSTEM_DOMAINS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemDomain {
+    /// As the operator wrote it, lower-cased and without a trailing slash: how lists show it.
+    pub url: String,
+    /// The normalised host (punycode, no default port) links on it are stored under.
+    pub host: String,
+}
+
+/// `SYSTEM_DOMAINS`: comma-separated http(s) URLs such as `https://go.example.com`.
+fn system_domains(source: &impl Source) -> Result<Vec<SystemDomain>, ConfigError> {
+    let Some(raw) = source.get("SYSTEM_DOMAINS") else {
+        return Ok(Vec::new());
+    };
+    let mut domains = Vec::new();
+    for entry in raw
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let name = crate::domains::parse_domain(entry).ok_or_else(|| {
+            ConfigError::new(
+                "SYSTEM_DOMAINS",
+                "must be comma-separated http(s) URLs of domain names",
+            )
+        })?;
+        domains.push(SystemDomain {
+            url: entry.trim_end_matches('/').to_lowercase(),
+            host: name.host,
+        });
+    }
+    Ok(domains)
 }
 
 fn parse_base_url(raw: &str) -> Option<Url> {
@@ -229,6 +266,34 @@ mod tests {
         check(&[("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL");
         check(&[("REDIS_URL", "localhost:6379")], "REDIS_URL");
         check(&[("DATABASE_URL", "mysql://x")], "DATABASE_URL");
+        check(
+            &[("SYSTEM_DOMAINS", "https://ok.example,nope")],
+            "SYSTEM_DOMAINS",
+        );
+        check(&[("SYSTEM_DOMAINS", "ftp://go.example")], "SYSTEM_DOMAINS");
+    }
+
+    #[test]
+    fn system_domains_keep_their_spelling_and_normalise_their_host() {
+        let config = config(&[(
+            "SYSTEM_DOMAINS",
+            " https://Go.Example.com/ , http://bücher.example:8080",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.system_domains,
+            [
+                SystemDomain {
+                    url: "https://go.example.com".into(),
+                    host: "go.example.com".into(),
+                },
+                SystemDomain {
+                    url: "http://bücher.example:8080".into(),
+                    host: "xn--bcher-kva.example:8080".into(),
+                },
+            ]
+        );
+        assert!(self::config(&[]).unwrap().system_domains.is_empty());
     }
 
     #[test]

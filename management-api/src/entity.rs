@@ -9,6 +9,7 @@ pub mod channel;
 pub mod channel_item;
 pub mod click;
 pub mod click_rollup;
+pub mod domain;
 pub mod link;
 pub mod overlay;
 pub mod pixel;

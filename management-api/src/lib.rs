@@ -11,6 +11,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod channels;
 pub mod config;
+pub mod domains;
 pub mod entity;
 pub mod error;
 pub mod gate;

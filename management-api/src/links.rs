@@ -16,7 +16,7 @@ use crate::auth::feature_limit;
 use crate::entity::{link, plan, user};
 use crate::error::{ApiError, is_unique_violation, messages};
 use crate::publish;
-use crate::{campaigns, channels};
+use crate::{campaigns, channels, domains};
 
 /// Attempts at a free generated alias before giving up; each collision is a 1 in ~10^10 event
 /// until the namespace fills, and after [`GROW_AFTER_ATTEMPTS`] the alias gets longer.
@@ -196,7 +196,7 @@ pub async fn create(
     input: LinkInput,
 ) -> Result<link::Model, ApiError> {
     let now = now();
-    let own_hosts = [state.short_urls.default_host()];
+    let own_hosts = domains::served_hosts(state, owner.id).await?;
     let url = validate::destination(input.url.as_deref(), &own_hosts)?;
     let expiry = optional_expiry(input.expiry.as_deref(), now)?;
     let custom = match input.custom.as_deref().filter(|raw| !raw.trim().is_empty()) {
@@ -216,9 +216,9 @@ pub async fn create(
     });
     let template = link::ActiveModel {
         user_id: Set(owner.id),
-        // Only the default domain exists until branded domains are managed; an unknown `domain`
-        // falls back to it silently, as the reference does.
-        domain: Set(shared::DEFAULT_DOMAIN.to_owned()),
+        // An unknown or foreign `domain` falls back to the default host silently, as the
+        // reference does.
+        domain: Set(domains::link_domain(state, owner, input.domain.as_deref()).await?),
         custom_alias: Set(custom.is_some()),
         url: Set(url),
         link_type: Set(
@@ -412,7 +412,7 @@ pub async fn update(
         .as_deref()
         .is_some_and(|url| !url.trim().is_empty())
     {
-        let own_hosts = [state.short_urls.default_host()];
+        let own_hosts = domains::served_hosts(state, owner.id).await?;
         active.url = Set(validate::destination(input.url.as_deref(), &own_hosts)?);
     }
     if let Some(raw) = input.custom.as_deref().filter(|raw| !raw.trim().is_empty()) {
@@ -446,9 +446,9 @@ pub async fn update(
     }
     active.expiry = Set(optional_expiry(input.expiry.as_deref(), now)?);
     active.password_hash = Set(optional_password_hash(input.password.as_deref())?);
-    // `domain` is cleared when omitted and falls back to the default when unknown; until
-    // branded domains are managed both mean the default host.
-    active.domain = Set(shared::DEFAULT_DOMAIN.to_owned());
+    // `domain` is cleared when omitted (the default host) and falls back to the default host
+    // when it is not one the caller may use.
+    active.domain = Set(domains::link_domain(state, owner, input.domain.as_deref()).await?);
     active.pixels = Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?);
     active.campaign_id = Set(campaigns::owned_id(&state.db, owner.id, input.campaign).await?);
     active.geotarget = Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget));

@@ -39,7 +39,9 @@ pub enum PublishError {
     Redis(#[from] redis::RedisError),
 }
 
-/// Records that the link at `domain`/`alias` changed and its record must be (re)published.
+/// Records that the link at `domain`/`alias` changed and its record must be (re)published. An
+/// empty `alias` means the domain record of host `domain` (a branded domain's root and 404
+/// redirects).
 ///
 /// Call it on the transaction that writes the link, so the row exists exactly when the change
 /// does; for a change of domain or alias call it for the old key and the new one. Then wake the

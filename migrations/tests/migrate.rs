@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 14] = [
     "plans",
     "users",
     "api_keys",
@@ -20,6 +20,7 @@ const TABLES: [&str; 13] = [
     "campaigns",
     "splash_pages",
     "overlays",
+    "domains",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {
@@ -32,6 +33,7 @@ async fn check_up_and_down(db: &DatabaseConnection) {
         ("links", "idx_links_domain_alias"),
         ("splash_pages", "idx_splash_pages_user_id"),
         ("overlays", "idx_overlays_user_id"),
+        ("domains", "idx_domains_user_id"),
     ] {
         assert!(
             manager.has_index(table, index).await.unwrap(),

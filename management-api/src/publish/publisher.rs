@@ -11,7 +11,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::{PublishError, PublishTarget, record_for};
-use crate::entity::{link, publish_outbox};
+use crate::entity::{domain, link, publish_outbox};
 use crate::error::error_chain;
 
 /// How often the outbox is checked without a wake-up: picks up rows left by a crash, or written
@@ -260,8 +260,17 @@ impl Publisher {
         Ok(report)
     }
 
-    /// Reads the link's current state and writes it (or its absence) to the target.
+    /// Reads the link's current state and writes it (or its absence) to the target. An empty
+    /// `alias` stands for the domain record of host `domain`.
     async fn publish(&self, domain: &str, alias: &str) -> Result<(), PublishError> {
+        if alias.is_empty() {
+            let current = domain::Entity::find()
+                .filter(domain::Column::Host.eq(domain))
+                .one(&self.db)
+                .await?;
+            let record = current.as_ref().map(crate::domains::domain_record);
+            return self.target.apply_domain(domain, record).await;
+        }
         let current = link::Entity::find()
             .filter(link::Column::Domain.eq(domain))
             .filter(link::Column::Alias.eq(alias))

@@ -11,10 +11,11 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use shared::redis_keys::{INVALIDATE_ALL, invalidation_message};
-use shared::{Keys, LinkRecord};
+use shared::{DomainRecord, Keys, LinkRecord};
 
 use super::{PublishError, record_for};
-use crate::entity::link;
+use crate::domains::domain_record;
+use crate::entity::{domain, link};
 
 /// How long a publisher may hold the Redis publish lock: far longer than one drain of a batch,
 /// short enough that a replica that died holding it delays the others by seconds only.
@@ -140,10 +141,42 @@ impl PublishTarget {
         }
         Ok(())
     }
+
+    /// Stores the domain record of `host` (or removes it when the domain no longer exists), then
+    /// announces the change with an empty alias, as [`PublishTarget::apply`] does for links.
+    pub(super) async fn apply_domain(
+        &self,
+        host: &str,
+        record: Option<DomainRecord>,
+    ) -> Result<(), PublishError> {
+        match self {
+            PublishTarget::Redis { conn, keys } => {
+                let key = keys.domain(host);
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                match record {
+                    Some(record) => pipe.set(key, record.encode()).ignore(),
+                    None => pipe.del(key).ignore(),
+                };
+                pipe.publish(keys.invalidations(), invalidation_message(host, ""))
+                    .ignore();
+                let () = pipe.query_async(&mut conn.clone()).await?;
+            }
+            PublishTarget::Embedded { store, redirector } => {
+                match record {
+                    Some(record) => store.put_domain(record),
+                    None => store.remove_domain(host),
+                }
+                redirector.invalidate(host, "").await;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Writes every link's record to `target`, removes records of links SQL no longer has (Redis),
-/// then tells every redirector to drop its whole cache. Returns the number of links written.
+/// Writes every link's and every branded domain's record to `target`, removes records SQL no
+/// longer has (Redis), then tells every redirector to drop its whole cache. Returns the number
+/// of links written.
 ///
 /// Meant for start-up of the embedded default and for the `resync` admin command. A link edited
 /// while it runs is published again by the outbox, whose rows outlive this call.
@@ -182,9 +215,11 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
             }
         }
     }
+    let live_domain_keys = resync_domains(db, target).await?;
     match target {
         PublishTarget::Redis { conn, keys } => {
             remove_stale_records(db, conn, keys, &live_keys).await?;
+            remove_stale_domain_records(db, conn, keys, &live_domain_keys).await?;
             let () = redis::cmd("PUBLISH")
                 .arg(keys.invalidations())
                 .arg(INVALIDATE_ALL)
@@ -195,6 +230,75 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
         PublishTarget::Embedded { redirector, .. } => redirector.invalidate_all(),
     }
     Ok(n_links)
+}
+
+/// Writes every branded domain's record to `target`; returns the Redis keys written.
+async fn resync_domains(
+    db: &DatabaseConnection,
+    target: &PublishTarget,
+) -> anyhow::Result<HashSet<String>> {
+    let mut live_keys = HashSet::new();
+    let mut pages = domain::Entity::find()
+        .order_by_asc(domain::Column::Id)
+        .paginate(db, RESYNC_PAGE_SIZE);
+    while let Some(models) = pages.fetch_and_next().await.context("reading domains")? {
+        match target {
+            PublishTarget::Redis { conn, keys } => {
+                let mut pipe = redis::pipe();
+                for model in &models {
+                    let key = keys.domain(&model.host);
+                    pipe.set(&key, domain_record(model).encode()).ignore();
+                    live_keys.insert(key);
+                }
+                let () = pipe
+                    .query_async(&mut conn.clone())
+                    .await
+                    .context("writing domain records to Redis")?;
+            }
+            PublishTarget::Embedded { store, .. } => {
+                for model in &models {
+                    store.put_domain(domain_record(model));
+                }
+            }
+        }
+    }
+    Ok(live_keys)
+}
+
+/// Deletes domain records under the prefix that are not in `live_keys`, checking SQL once more
+/// before each goes, as [`remove_stale_records`] does for links.
+async fn remove_stale_domain_records(
+    db: &DatabaseConnection,
+    conn: &ConnectionManager,
+    keys: &Keys,
+    live_keys: &HashSet<String>,
+) -> anyhow::Result<()> {
+    let mut conn = conn.clone();
+    // `{prefix}:domain:v1:` followed by the host.
+    let key_start = keys.domain("");
+    let pattern = format!("{}*", escape_glob(&key_start));
+    let mut cursor = 0u64;
+    loop {
+        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
+        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
+            let Some(host) = key.strip_prefix(&key_start) else {
+                continue;
+            };
+            let still_exists = domain::Entity::find()
+                .filter(domain::Column::Host.eq(host))
+                .count(db)
+                .await
+                .context("checking a stale domain record")?
+                > 0;
+            if !still_exists {
+                delete_key(&mut conn, &key).await?;
+            }
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
 }
 
 /// Deletes link records under the prefix that are not in `live_keys`. A key is checked against
@@ -212,15 +316,7 @@ async fn remove_stale_records(
     let pattern = format!("{}*", escape_glob(key_start));
     let mut cursor = 0u64;
     loop {
-        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT)
-            .query_async(&mut conn)
-            .await
-            .context("scanning link records")?;
+        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
         for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
             let Some((domain, alias)) = key
                 .strip_prefix(key_start)
@@ -236,11 +332,7 @@ async fn remove_stale_records(
                 .context("checking a stale link record")?
                 > 0;
             if !still_exists {
-                let () = redis::cmd("DEL")
-                    .arg(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .context("deleting a stale link record")?;
+                delete_key(&mut conn, &key).await?;
             }
         }
         if next == 0 {
@@ -248,6 +340,33 @@ async fn remove_stale_records(
         }
         cursor = next;
     }
+}
+
+/// One `SCAN` step over the keys matching `pattern`: the next cursor (0 at the end) and the keys.
+async fn scan_page(
+    conn: &mut ConnectionManager,
+    pattern: &str,
+    cursor: u64,
+) -> anyhow::Result<(u64, Vec<String>)> {
+    redis::cmd("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_COUNT)
+        .query_async(conn)
+        .await
+        .with_context(|| format!("scanning {pattern}"))
+}
+
+/// Deletes one stale record.
+async fn delete_key(conn: &mut ConnectionManager, key: &str) -> anyhow::Result<()> {
+    let () = redis::cmd("DEL")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .with_context(|| format!("deleting the stale record {key}"))?;
+    Ok(())
 }
 
 /// `text` as a `SCAN MATCH` pattern that matches only itself.

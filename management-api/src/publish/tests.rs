@@ -9,11 +9,11 @@ use redirector::{CacheConfig, MemoryLinkStore, Redirector, Store};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, ModelTrait, PaginatorTrait, Set};
 use shared::redis_keys::invalidation_message;
-use shared::{Keys, LinkRecord};
+use shared::{DomainRecord, Keys, LinkRecord};
 use test_support::sql::TestDb;
 
 use super::*;
-use crate::entity::{link, publish_outbox, user};
+use crate::entity::{domain, link, publish_outbox, user};
 
 /// The SQLite lane, plus PostgreSQL when `TEST_DATABASE_URL` is set.
 pub(crate) async fn databases() -> Vec<TestDb> {
@@ -398,4 +398,133 @@ async fn only_one_replica_publishes_at_a_time() {
     assert!(outbox_rows(&db).await.is_empty());
     assert!(redis.get(&redis.keys.link("", "locked")).await.is_some());
     assert!(redis.get(&redis.keys.publisher_lock()).await.is_none());
+}
+
+/// A domain of a new user at `host`, redirecting its root to `root`.
+async fn insert_domain(db: &DatabaseConnection, host: &str, root: &str) -> domain::Model {
+    let owner = insert_user(db).await;
+    let now = timestamp("2026-01-01 00:00:00");
+    domain::ActiveModel {
+        user_id: Set(owner.id),
+        host: Set(host.into()),
+        scheme: Set("https".into()),
+        redirect_root: Set(Some(root.into())),
+        redirect_404: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_outbox_row_without_alias_publishes_the_domain_record_and_announces_it() {
+    let Some(redis) = RedisPrefix::new() else {
+        return;
+    };
+    for test_db in databases().await {
+        let db = test_db.connection();
+        let host = format!("{}.brand.example", test_support::random_name(8));
+        let model = insert_domain(&db, &host, "https://brand.example/").await;
+        enqueue(&db, &host, "").await.unwrap();
+
+        let mut pubsub = redis.client.get_async_pubsub().await.unwrap();
+        pubsub.subscribe(redis.keys.invalidations()).await.unwrap();
+        let publisher = Publisher::new(db.clone(), redis.target(redis.manager().await));
+        assert_eq!(publisher.flush().await.unwrap().n_published, 1);
+        assert!(outbox_rows(&db).await.is_empty());
+        let stored = redis.get(&redis.keys.domain(&host)).await.unwrap();
+        assert_eq!(
+            DomainRecord::decode(&stored).unwrap(),
+            crate::domains::domain_record(&model)
+        );
+        assert_eq!(redis.get(&redis.keys.link(&host, "")).await, None);
+        let message = tokio::time::timeout(Duration::from_secs(5), pubsub.on_message().next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            message.get_payload::<String>().unwrap(),
+            invalidation_message(&host, "")
+        );
+
+        model.delete(&db).await.unwrap();
+        enqueue(&db, &host, "").await.unwrap();
+        publisher.flush().await.unwrap();
+        assert_eq!(redis.get(&redis.keys.domain(&host)).await, None);
+    }
+}
+
+#[tokio::test]
+async fn resync_writes_every_domain_record_and_removes_stale_ones() {
+    let Some(redis) = RedisPrefix::new() else {
+        return;
+    };
+    for test_db in databases().await {
+        let db = test_db.connection();
+        let host = format!("{}.brand.example", test_support::random_name(8));
+        let model = insert_domain(&db, &host, "https://brand.example/").await;
+        let mut conn = redis.manager().await;
+        let stale = redis.keys.domain("gone.example");
+        let () = redis::cmd("SET")
+            .arg(&stale)
+            .arg("{}")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+
+        resync(&db, &redis.target(conn)).await.unwrap();
+        assert_eq!(redis.get(&stale).await, None);
+        let stored = redis.get(&redis.keys.domain(&host)).await.unwrap();
+        assert_eq!(
+            DomainRecord::decode(&stored).unwrap(),
+            crate::domains::domain_record(&model)
+        );
+        model.delete(&db).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_embedded_target_stores_and_forgets_domain_records() {
+    let test_db = TestDb::sqlite().await;
+    let db = test_db.connection();
+    let store = MemoryLinkStore::new();
+    let (click_tx, _click_rx) = tokio::sync::mpsc::channel(1);
+    let redirector = Arc::new(Redirector::new(
+        &CacheConfig::default(),
+        Store::Memory(store.clone()),
+        click_tx,
+    ));
+    let target = PublishTarget::Embedded {
+        store: store.clone(),
+        redirector,
+    };
+    let reader = Store::Memory(store);
+    let existing = insert_domain(&db, "old.brand.example", "https://brand.example/old").await;
+    resync(&db, &target).await.unwrap();
+    let found = reader.fetch_domain("old.brand.example").await.unwrap();
+    assert_eq!(
+        found.as_deref(),
+        Some(&crate::domains::domain_record(&existing))
+    );
+
+    let added = insert_domain(&db, "new.brand.example", "https://brand.example/new").await;
+    enqueue(&db, "new.brand.example", "").await.unwrap();
+    existing.delete(&db).await.unwrap();
+    enqueue(&db, "old.brand.example", "").await.unwrap();
+    Publisher::new(db.clone(), target).flush().await.unwrap();
+    let found = reader.fetch_domain("new.brand.example").await.unwrap();
+    assert_eq!(
+        found.as_deref(),
+        Some(&crate::domains::domain_record(&added))
+    );
+    assert!(
+        reader
+            .fetch_domain("old.brand.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

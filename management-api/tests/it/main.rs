@@ -7,6 +7,7 @@ mod binary;
 mod browser;
 mod campaigns;
 mod channels;
+mod domains;
 mod embedded;
 mod links;
 mod pixels;

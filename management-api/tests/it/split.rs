@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use crate::support::{ADMIN_KEY, TestApp, eventually};
 
 /// A standalone redirector process-alike: the library's `Server`, bound on a free port.
-struct TestRedirector {
+pub struct TestRedirector {
     addr: SocketAddr,
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -21,7 +21,7 @@ struct TestRedirector {
 }
 
 impl TestRedirector {
-    async fn spawn(redis_url: &str, prefix: &str) -> TestRedirector {
+    pub async fn spawn(redis_url: &str, prefix: &str) -> TestRedirector {
         let vars: HashMap<&'static str, String> = HashMap::from([
             ("REDIS_URL", redis_url.to_owned()),
             ("REDIS_KEY_PREFIX", prefix.to_owned()),
@@ -59,13 +59,23 @@ impl TestRedirector {
             .unwrap()
     }
 
+    /// `GET path` with `Host: host`, as a visitor of a branded domain sends it.
+    pub async fn visit_on(&self, host: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("http://{}{path}", self.addr))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn location(&self, alias: &str) -> Option<String> {
         let response = self.visit(alias).await;
         (response.status() == 302)
             .then(|| response.headers()["location"].to_str().unwrap().to_owned())
     }
 
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -76,7 +86,7 @@ impl TestRedirector {
 }
 
 /// PostgreSQL when its lane is configured, else SQLite: the split shape is about Redis.
-async fn database() -> TestDb {
+pub async fn database() -> TestDb {
     match TestDb::postgres().await {
         Some(db) => db,
         None => TestDb::sqlite().await,
