@@ -8,6 +8,7 @@ pub mod domains;
 pub mod links;
 pub mod paging;
 pub mod pixels;
+pub mod qr;
 pub mod splash;
 
 use poem_openapi::auth::ApiKey;
@@ -32,6 +33,8 @@ pub enum ApiTags {
     Overlays,
     /// Branded short domains the caller's links can be served on.
     Domains,
+    /// QR codes, static or with a tracking link.
+    Qr,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

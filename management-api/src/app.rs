@@ -26,6 +26,7 @@ use crate::api::channels::ChannelsApi;
 use crate::api::domains::DomainsApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
+use crate::api::qr::QrApi;
 use crate::api::splash::SplashApi;
 use crate::api::splash::overlay::OverlayApi;
 use crate::config::{Config, ShortUrls};
@@ -308,6 +309,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
                 state: state.clone(),
             },
             DomainsApi {
+                state: state.clone(),
+            },
+            QrApi {
                 state: state.clone(),
             },
         ),

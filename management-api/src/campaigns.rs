@@ -1,5 +1,6 @@
 //! Campaign rules (REFERENCE §9): a user's groups of links, each with a rotator slug that is
-//! unique on the application host.
+//! unique on the application host. Every write that changes what a campaign's rotator or list
+//! page shows enqueues both in its transaction (`publish::campaigns`).
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -8,9 +9,15 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
+use crate::app::AppState;
 use crate::entity::{campaign, link, user};
 use crate::error::{ApiError, is_unique_violation};
 use crate::links::alias;
+use crate::publish::campaigns::{enqueue_campaign, enqueue_campaign_id};
+
+/// How long a write waits for the campaign's records to reach the link store before answering,
+/// as link writes do.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Shortest campaign name the reference accepts.
 const MIN_NAME_LEN: usize = 2;
@@ -96,7 +103,7 @@ async fn same_name(
 
 /// Creates a campaign for `owner`.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     owner: &user::Model,
     name: Option<String>,
     slug: Option<String>,
@@ -113,12 +120,13 @@ pub async fn create(
         Some(raw) => Some(requested_slug(raw)?),
         None => None,
     };
+    let db = &state.db;
     if same_name(db, owner.id, &name, None).await? {
         return Err(name_taken());
     }
     for _ in 0..SLUG_ATTEMPTS {
         let slug = requested.clone().unwrap_or_else(random_slug);
-        let inserted = campaign::ActiveModel {
+        let template = campaign::ActiveModel {
             user_id: Set(owner.id),
             name: Set(name.clone()),
             slug: Set(slug),
@@ -126,11 +134,19 @@ pub async fn create(
             views: Set(0),
             created_at: Set(Utc::now().naive_utc()),
             ..Default::default()
-        }
-        .insert(db)
-        .await;
-        match inserted {
-            Ok(model) => return Ok(model),
+        };
+        let inserted = async {
+            let txn = db.begin().await?;
+            let model = template.insert(&txn).await?;
+            enqueue_campaign(&txn, &model, &owner.username).await?;
+            txn.commit().await?;
+            Ok::<_, DbErr>(model)
+        };
+        match inserted.await {
+            Ok(model) => {
+                state.publisher.publish_now(PUBLISH_WAIT).await;
+                return Ok(model);
+            }
             Err(err) if is_unique_violation(&err) => {
                 if same_name(db, owner.id, &name, None).await? {
                     return Err(name_taken());
@@ -196,11 +212,12 @@ pub async fn list(
 
 /// Applies `changes`; a name of 2 characters or fewer is ignored, as the reference does.
 pub async fn update(
-    db: &DatabaseConnection,
-    user_id: i64,
+    state: &AppState,
+    owner: &user::Model,
     id: i64,
     changes: CampaignChanges,
 ) -> Result<campaign::Model, ApiError> {
+    let (db, user_id) = (&state.db, owner.id);
     let current = owned(db, user_id, id).await?;
     let mut active: campaign::ActiveModel = current.clone().into();
     if let Some(name) = changes
@@ -226,19 +243,32 @@ pub async fn update(
     if let Some(public) = changes.public {
         active.public = Set(public);
     }
-    active.update(db).await.map_err(|err| {
+    let write = async {
+        let txn = db.begin().await?;
+        let model = active.update(&txn).await?;
+        // Before and after: a new slug moves both records, a new flag or name changes the list.
+        enqueue_campaign(&txn, &current, &owner.username).await?;
+        if model.slug != current.slug {
+            enqueue_campaign(&txn, &model, &owner.username).await?;
+        }
+        txn.commit().await?;
+        Ok::<_, DbErr>(model)
+    };
+    let model = write.await.map_err(|err| {
         if is_unique_violation(&err) {
             slug_unavailable()
         } else {
-            err.into()
+            ApiError::from(err)
         }
-    })
+    })?;
+    state.publisher.publish_now(PUBLISH_WAIT).await;
+    Ok(model)
 }
 
 /// Deletes the caller's campaign; its links stay and leave the campaign.
-pub async fn delete(db: &DatabaseConnection, user_id: i64, id: i64) -> Result<(), ApiError> {
-    let current = owned(db, user_id, id).await?;
-    let txn = db.begin().await?;
+pub async fn delete(state: &AppState, owner: &user::Model, id: i64) -> Result<(), ApiError> {
+    let current = owned(&state.db, owner.id, id).await?;
+    let txn = state.db.begin().await?;
     link::Entity::update_many()
         .col_expr(link::Column::CampaignId, Expr::value(Option::<i64>::None))
         .filter(link::Column::CampaignId.eq(current.id))
@@ -247,29 +277,47 @@ pub async fn delete(db: &DatabaseConnection, user_id: i64, id: i64) -> Result<()
     campaign::Entity::delete_by_id(current.id)
         .exec(&txn)
         .await?;
+    enqueue_campaign(&txn, &current, &owner.username).await?;
     txn.commit().await?;
+    state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(())
 }
 
 /// Moves the caller's link into the caller's campaign (a link is in at most one).
 pub async fn assign(
-    db: &DatabaseConnection,
-    user_id: i64,
+    state: &AppState,
+    owner: &user::Model,
     campaign_id: i64,
     link_id: Option<i64>,
 ) -> Result<(), ApiError> {
+    let (db, user_id) = (&state.db, owner.id);
     let campaign = owned(db, user_id, campaign_id).await?;
     let link_missing =
         || ApiError::not_found("link_not_found", "Link not found. Please try again.");
     let link_id = link_id.ok_or_else(link_missing)?;
+    let current = link::Entity::find_by_id(link_id)
+        .filter(link::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(link_missing)?;
+    let txn = db.begin().await?;
     let result = link::Entity::update_many()
         .col_expr(link::Column::CampaignId, Expr::value(Some(campaign.id)))
         .filter(link::Column::Id.eq(link_id))
         .filter(link::Column::UserId.eq(user_id))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(link_missing());
     }
+    if let Some(previous) = current
+        .campaign_id
+        .filter(|previous| *previous != campaign.id)
+    {
+        enqueue_campaign_id(&txn, previous).await?;
+    }
+    enqueue_campaign(&txn, &campaign, &owner.username).await?;
+    txn.commit().await?;
+    state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(())
 }

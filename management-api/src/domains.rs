@@ -266,6 +266,12 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<u64, ApiE
         channels::forget_link(&txn, model.id).await?;
         publish::enqueue(&txn, &model.domain, &model.alias).await?;
     }
+    let mut campaign_ids: Vec<i64> = links.iter().filter_map(|model| model.campaign_id).collect();
+    campaign_ids.sort_unstable();
+    campaign_ids.dedup();
+    for campaign_id in campaign_ids {
+        publish::campaigns::enqueue_campaign_id(&txn, campaign_id).await?;
+    }
     domain::Entity::delete_by_id(current.id).exec(&txn).await?;
     publish::enqueue(&txn, &current.host, "").await?;
     txn.commit().await?;

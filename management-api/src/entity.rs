@@ -15,5 +15,6 @@ pub mod overlay;
 pub mod pixel;
 pub mod plan;
 pub mod publish_outbox;
+pub mod qr;
 pub mod splash_page;
 pub mod user;

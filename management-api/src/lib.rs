@@ -18,6 +18,7 @@ pub mod gate;
 pub mod links;
 pub mod pixels;
 pub mod publish;
+pub mod qr;
 pub mod rate_limit;
 pub mod splash;
 pub mod stats;

@@ -295,6 +295,9 @@ async fn insert_link(
         let _ = channels::add_item(&txn, channel_id, channels::LINK_ITEM, model.id).await?;
     }
     publish::enqueue(&txn, &model.domain, &model.alias).await?;
+    if let Some(campaign_id) = model.campaign_id {
+        publish::campaigns::enqueue_campaign_id(&txn, campaign_id).await?;
+    }
     txn.commit().await?;
     state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(model)
@@ -308,6 +311,7 @@ pub async fn owned(
 ) -> Result<link::Model, ApiError> {
     link::Entity::find_by_id(id)
         .filter(link::Column::UserId.eq(user_id))
+        .filter(crate::qr::not_a_tracking_link())
         .one(db)
         .await?
         .ok_or_else(link_missing)
@@ -319,7 +323,9 @@ pub async fn list(
     user_id: i64,
     query: &ListQuery,
 ) -> Result<(u64, Vec<link::Model>), ApiError> {
-    let mut select = link::Entity::find().filter(link::Column::UserId.eq(user_id));
+    let mut select = link::Entity::find()
+        .filter(link::Column::UserId.eq(user_id))
+        .filter(crate::qr::not_a_tracking_link());
     if let Some(keyword) = query
         .keyword
         .as_deref()
@@ -382,6 +388,7 @@ pub async fn by_short_url(
     let model = link::Entity::find()
         .filter(link::Column::Domain.eq(domain))
         .filter(link::Column::Alias.eq(alias))
+        .filter(crate::qr::not_a_tracking_link())
         .one(&state.db)
         .await?
         .ok_or_else(invalid)?;
@@ -482,6 +489,13 @@ pub async fn update(
         {
             publish::enqueue(&txn, &model.domain, &model.alias).await?;
         }
+        // The rotator and list page name the link by its key and show its title and host, so
+        // the campaigns it leaves or joins, or stays in, are published again.
+        let mut campaign_ids = vec![current.campaign_id, model.campaign_id];
+        campaign_ids.dedup();
+        for campaign_id in campaign_ids.into_iter().flatten() {
+            publish::campaigns::enqueue_campaign_id(&txn, campaign_id).await?;
+        }
         txn.commit().await?;
         Ok::<_, DbErr>(model)
     };
@@ -512,6 +526,9 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), ApiEr
     }
     channels::forget_link(&txn, current.id).await?;
     publish::enqueue(&txn, &current.domain, &current.alias).await?;
+    if let Some(campaign_id) = current.campaign_id {
+        publish::campaigns::enqueue_campaign_id(&txn, campaign_id).await?;
+    }
     txn.commit().await?;
     state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(())

@@ -5,7 +5,10 @@
 //! store of the embedded default), announces the change so redirectors drop their cached copy,
 //! and only then deletes the row. A publish that fails stays in the outbox and is retried, so the
 //! link store converges on SQL after any crash or outage. [`resync`] rebuilds the store whole.
+//! A campaign's rotator and list page travel the same way, as records under the default domain
+//! ([`campaigns`]).
 
+pub mod campaigns;
 mod publisher;
 mod target;
 #[cfg(test)]

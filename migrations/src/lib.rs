@@ -20,6 +20,7 @@ mod m20260101_000010_create_channels;
 mod m20260101_000011_create_campaigns;
 mod m20260101_000012_create_splash_pages_and_overlays;
 mod m20260101_000013_create_domains;
+mod m20260101_000014_create_qr_codes;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
 /// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000011_create_campaigns::Migration),
             Box::new(m20260101_000012_create_splash_pages_and_overlays::Migration),
             Box::new(m20260101_000013_create_domains::Migration),
+            Box::new(m20260101_000014_create_qr_codes::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "plans",
     "users",
     "api_keys",
@@ -21,6 +21,7 @@ const TABLES: [&str; 14] = [
     "splash_pages",
     "overlays",
     "domains",
+    "qr_codes",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {
@@ -34,6 +35,8 @@ async fn check_up_and_down(db: &DatabaseConnection) {
         ("splash_pages", "idx_splash_pages_user_id"),
         ("overlays", "idx_overlays_user_id"),
         ("domains", "idx_domains_user_id"),
+        ("qr_codes", "idx_qr_codes_user_id"),
+        ("qr_codes", "idx_qr_codes_link_id"),
     ] {
         assert!(
             manager.has_index(table, index).await.unwrap(),

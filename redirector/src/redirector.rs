@@ -13,6 +13,7 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use moka::future::Cache;
 use shared::click_event::CLICK_EVENT_VERSION;
+use shared::link::LinkMode;
 use shared::visitor::{self, Device, Languages};
 use shared::{ClickEvent, Decision, DomainRecord, LinkRecord, RequestFacts, VisitorClass};
 use tokio::sync::mpsc;
@@ -187,34 +188,42 @@ impl Redirector {
             Method::POST => (false, true),
             _ => return pages::method_not_allowed(),
         };
-        let alias = percent_decoded(uri.path().strip_prefix('/').unwrap_or(uri.path()));
+        let mut alias = percent_decoded(uri.path().strip_prefix('/').unwrap_or(uri.path()));
         let host = headers
             .get(HOST)
             .and_then(|value| value.to_str().ok())
             .or_else(|| uri.authority().map(|authority| authority.as_str()))
             .unwrap_or_default();
         let key = CacheKey::new(host, &alias);
-        let link = if alias.is_empty() {
+        let mut link = if alias.is_empty() {
             None
         } else {
-            match self
-                .cache
-                .get_or_fetch(&key, |host, alias| self.store.fetch(host, alias))
-                .await
-            {
+            match self.lookup(&key).await {
                 Ok(link) => link,
-                Err(err) => {
-                    tracing::warn!(error = %err, "link lookup failed");
-                    return pages::unavailable();
-                }
+                Err(reply) => return reply,
             }
         };
+        let now_ms = unix_now_ms();
+        let now_s = now_ms.div_euclid(1_000);
+        // The path a password form posts to: the link's own, where its unlock cookie lives.
+        let mut form_action = None;
+        if let Some(rotator) = link.take_if(|link| matches!(link.mode, LinkMode::Rotator(_))) {
+            if is_post {
+                return pages::method_not_allowed();
+            }
+            match self.rotate(&rotator, host, now_s).await {
+                Ok((member, action)) => {
+                    alias = Cow::Owned(member.alias.clone());
+                    link = Some(member);
+                    form_action = Some(action);
+                }
+                Err(reply) => return reply,
+            }
+        }
         let domain = match link {
             Some(_) => None,
             None => self.domain_record(split_key(key.as_str()).0).await,
         };
-        let now_ms = unix_now_ms();
-        let now_s = now_ms.div_euclid(1_000);
         let client = self.edge.client_ip(peer, headers);
         if is_post {
             return match link.as_deref() {
@@ -256,6 +265,8 @@ impl Redirector {
                 link.password.is_some()
                     && unlock::is_unlocked(self.edge.unlock_key(), link, headers, now_s)
             }),
+            // Drawn in `rotate`; the record decided here is never a rotator.
+            pick: 0,
         };
         let click = |link: &LinkRecord| {
             self.record_click(link.id, class, now_ms, headers, client, country);
@@ -263,7 +274,14 @@ impl Redirector {
         match shared::decide(&alias, record, domain.as_deref(), &facts) {
             Decision::NotFound => pages::not_found(),
             Decision::Gone => pages::gone(),
-            Decision::Password => render::password(None, StatusCode::OK),
+            Decision::Password => render::password(
+                None,
+                StatusCode::OK,
+                form_action.as_deref().unwrap_or_default(),
+            ),
+            Decision::List { list } => render::list(list, host),
+            // `rotate` resolved the rotator above, and a member is never a rotator.
+            Decision::Rotate { .. } => pages::not_found(),
             Decision::Preview => {
                 let Some(link) = record else {
                     return pages::not_found();
@@ -305,6 +323,55 @@ impl Redirector {
         }
     }
 
+    /// The cached answer for `key`, fetched from the store on a miss; the 503 page when the
+    /// store cannot answer.
+    async fn lookup(&self, key: &CacheKey) -> Result<Option<Arc<LinkRecord>>, Reply> {
+        self.cache
+            .get_or_fetch(key, |host, alias| self.store.fetch(host, alias))
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "link lookup failed");
+                pages::unavailable()
+            })
+    }
+
+    /// The member link a visit of `rotator` goes on to, drawn at random, and the path of that
+    /// link's password form; otherwise the page to answer with. A default-domain member is looked
+    /// up on the requested `host`, as a visit of its own short URL would be. A member that is
+    /// itself a rotator or a list page counts as missing, so rotations never chain.
+    async fn rotate(
+        &self,
+        rotator: &LinkRecord,
+        host: &str,
+        now_s: i64,
+    ) -> Result<(Arc<LinkRecord>, String), Reply> {
+        let facts = RequestFacts {
+            pick: rand::random::<u32>(),
+            ..RequestFacts::at(now_s)
+        };
+        let member = match shared::decide(&rotator.alias, Some(rotator), None, &facts) {
+            Decision::Rotate { member } => member,
+            Decision::Gone => return Err(pages::gone()),
+            _ => return Err(pages::not_found()),
+        };
+        let member_host = if member.domain.is_empty() {
+            host
+        } else {
+            &member.domain
+        };
+        let found = self
+            .lookup(&CacheKey::new(member_host, &member.alias))
+            .await?
+            .filter(|found| !matches!(found.mode, LinkMode::Rotator(_) | LinkMode::List(_)))
+            .ok_or_else(pages::not_found)?;
+        let action = if member.domain.is_empty() {
+            format!("/{}", member.alias)
+        } else {
+            format!("//{}/{}", member.domain, member.alias)
+        };
+        Ok((found, action))
+    }
+
     /// Checks a submitted password: the right one sets the unlock cookie and sends the visitor
     /// back to the link with `GET` (303); a wrong one shows the form again with an error.
     async fn unlock(
@@ -319,6 +386,7 @@ impl Redirector {
             return render::password(
                 Some("Too many wrong passwords. Please try again in a few minutes."),
                 StatusCode::TOO_MANY_REQUESTS,
+                "",
             );
         }
         let submitted = form_urlencoded::parse(form)
@@ -335,6 +403,7 @@ impl Redirector {
             return render::password(
                 Some("Wrong password. Please try again."),
                 StatusCode::FORBIDDEN,
+                "",
             );
         }
         let cookie = unlock::cookie(self.edge.unlock_key(), link, now_s);

@@ -1,5 +1,5 @@
 //! The HTML pages of the edge beyond the fixed error pages: password form, social preview,
-//! frame, splash, overlay and pixel interstitials. Templates escape every value by default
+//! frame, splash, overlay and pixel interstitials, and a campaign's list page. Templates escape every value by default
 //! (askama); each page carries a Content-Security-Policy that allows only what it loads.
 
 use askama::Template;
@@ -9,7 +9,7 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use shared::LinkRecord;
 use shared::decide::Page;
-use shared::link::{OverlayPage, SplashPage};
+use shared::link::{CampaignList, OverlayPage, SplashPage};
 
 use crate::pages::Reply;
 use crate::pixels::{self, PixelMarkup};
@@ -26,6 +26,7 @@ const MAX_SPLASH_SECS: u32 = 60;
 struct PasswordPage<'a> {
     title: &'a str,
     error: Option<&'a str>,
+    action: &'a str,
     pixels: &'a PixelMarkup,
     nonce: &'a str,
 }
@@ -39,6 +40,22 @@ struct PreviewPage<'a> {
     url: &'a str,
     pixels: &'a PixelMarkup,
     nonce: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage<'a> {
+    title: &'a str,
+    links: Vec<ListEntry<'a>>,
+    pixels: &'a PixelMarkup,
+    nonce: &'a str,
+}
+
+/// One link of a list page as shown.
+struct ListEntry<'a> {
+    title: &'a str,
+    href: &'a str,
+    shown: String,
 }
 
 #[derive(Template)]
@@ -61,11 +78,13 @@ struct Interstitial<'a> {
     nonce: &'a str,
 }
 
-/// The password form, with `error` after a wrong password.
-pub(crate) fn password(error: Option<&str>, status: StatusCode) -> Reply {
+/// The password form, with `error` after a wrong password. It posts to `action`, a path on
+/// this site or a scheme-relative URL; when empty, to the page's own URL.
+pub(crate) fn password(error: Option<&str>, status: StatusCode, action: &str) -> Reply {
     let page = PasswordPage {
         title: "Password required",
         error,
+        action,
         pixels: &PixelMarkup::default(),
         nonce: "",
     };
@@ -99,6 +118,41 @@ pub(crate) fn preview(link: &LinkRecord, short_url: &str) -> Reply {
     let csp =
         "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; base-uri 'none'";
     html(StatusCode::OK, page.render(), csp, "public, max-age=300")
+}
+
+/// A campaign's public list page, asked for on `host`: each entry links to the member's short
+/// URL. Host-relative entries (default-domain links) are shown with `host` in front.
+pub(crate) fn list(list: &CampaignList, host: &str) -> Reply {
+    let links = list
+        .links
+        .iter()
+        .filter_map(|link| {
+            let href = link.short_url.as_str();
+            let relative = href.starts_with('/') && !href.starts_with("//");
+            let shown = if relative {
+                format!("{host}{href}")
+            } else if !web_only(href).is_empty() {
+                href.split_once("://")
+                    .map_or(href, |(_, rest)| rest)
+                    .to_owned()
+            } else {
+                return None;
+            };
+            Some(ListEntry {
+                title: &link.title,
+                href,
+                shown,
+            })
+        })
+        .collect();
+    let page = ListPage {
+        title: &list.name,
+        links,
+        pixels: &PixelMarkup::default(),
+        nonce: "",
+    };
+    let csp = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+    html(StatusCode::OK, page.render(), csp, "public, max-age=60")
 }
 
 /// One of the pages a link's mode or pixels call for, leading to `destination`.

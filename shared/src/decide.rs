@@ -6,10 +6,12 @@
 //! Order, first match wins (DESIGN §5): unknown host or alias → the domain's redirects or 404;
 //! disabled → 410; expired → expiry redirect or 410; unfurlers → the preview card; password →
 //! the form; then targeting (country, device, language), parameters, deep links; then the mode.
+//! A campaign's rotator or list page is answered right after the disabled and expiry checks: the
+//! rotator names the member link whose own record then decides.
 
 use std::borrow::Cow;
 
-use crate::link::{DomainRecord, LinkMode, OverlayPage, SplashPage, Target};
+use crate::link::{CampaignList, DomainRecord, LinkMode, Member, OverlayPage, SplashPage, Target};
 use crate::visitor::{Device, Languages};
 use crate::{LinkRecord, VisitorClass};
 
@@ -31,6 +33,9 @@ pub struct RequestFacts<'a> {
     pub languages: &'a Languages,
     /// The visitor holds a valid unlock cookie for this link.
     pub unlocked: bool,
+    /// A random number drawn for this request; a rotator sends the visitor to member
+    /// `pick % members`. Drawn only for rotator records.
+    pub pick: u32,
 }
 
 impl RequestFacts<'_> {
@@ -44,6 +49,7 @@ impl RequestFacts<'_> {
             device: Device::Unknown,
             languages: &NO_LANGUAGES,
             unlocked: false,
+            pick: 0,
         }
     }
 }
@@ -87,6 +93,16 @@ pub enum Decision<'a> {
     Preview,
     /// The password form.
     Password,
+    /// A campaign's rotator chose `member`: look its record up and decide again for it.
+    Rotate {
+        /// The chosen member link.
+        member: &'a Member,
+    },
+    /// A campaign's public list page. Not a visit of any link.
+    List {
+        /// The campaign's name and links.
+        list: &'a CampaignList,
+    },
     /// No such link: the 404 page.
     NotFound,
     /// The link exists but no longer redirects: the 410 page.
@@ -168,6 +184,23 @@ pub fn decide<'a>(
             _ => Decision::Gone,
         };
     }
+    match &link.mode {
+        LinkMode::Rotator(rotator) => {
+            let n_members = u32::try_from(rotator.members.len()).unwrap_or(u32::MAX);
+            // `None` for an empty rotator: nothing to send the visitor to.
+            let member = facts
+                .pick
+                .checked_rem(n_members)
+                .and_then(|member_idx| usize::try_from(member_idx).ok())
+                .and_then(|member_idx| rotator.members.get(member_idx));
+            return match member {
+                Some(member) => Decision::Rotate { member },
+                None => Decision::NotFound,
+            };
+        }
+        LinkMode::List(list) => return Decision::List { list },
+        _ => {}
+    }
     let guarded = link.password.is_some();
     match facts.class {
         VisitorClass::Preview if guarded || !link.meta.is_empty() => return Decision::Preview,
@@ -193,6 +226,8 @@ pub fn decide<'a>(
         LinkMode::Splash => Some(Page::Splash),
         LinkMode::CustomSplash(splash) => Some(Page::CustomSplash(splash)),
         LinkMode::Overlay(overlay) => Some(Page::Overlay(overlay)),
+        // Answered before the rules above.
+        LinkMode::Rotator(_) | LinkMode::List(_) => None,
     };
     // App links leave the browser: a page cannot frame or delay them usefully.
     let is_web = destination.starts_with("http://") || destination.starts_with("https://");

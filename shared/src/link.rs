@@ -146,6 +146,11 @@ pub enum LinkMode {
     CustomSplash(SplashPage),
     /// The destination framed under a call-to-action overlay.
     Overlay(OverlayPage),
+    /// A campaign's rotator (`r/{slug}`): each visit goes on to one member link, drawn at random,
+    /// whose own record then decides.
+    Rotator(Rotator),
+    /// A campaign's public list page (`u/{username}/{slug}-{id}`).
+    List(CampaignList),
 }
 
 impl LinkMode {
@@ -206,6 +211,46 @@ pub struct OverlayPage {
     /// Text colour, `#rrggbb`.
     #[serde(default)]
     pub color: String,
+}
+
+/// The member links of a campaign's rotator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotator {
+    /// The links a visit may go on to, each with an equal chance.
+    #[serde(default)]
+    pub members: Vec<Member>,
+}
+
+/// One link of a campaign, named by the key of its own record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The branded host the link is served on, or [`DEFAULT_DOMAIN`].
+    #[serde(default)]
+    pub domain: String,
+    /// The link's alias.
+    pub alias: String,
+}
+
+/// The content of a campaign's public list page (escaped when rendered).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignList {
+    /// The campaign's name, the page heading.
+    #[serde(default)]
+    pub name: String,
+    /// The campaign's links, oldest first.
+    #[serde(default)]
+    pub links: Vec<ListedLink>,
+}
+
+/// One link on a campaign's list page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedLink {
+    /// The link's social title, or its destination's host when it has none.
+    #[serde(default)]
+    pub title: String,
+    /// Where the entry leads: `https://{domain}/{alias}` for a branded domain, `/{alias}` on the
+    /// default domain, whose records answer on whatever host the page itself was asked on.
+    pub short_url: String,
 }
 
 /// What the edge knows about a branded host: where its bare root and its unknown aliases go.
@@ -342,6 +387,26 @@ mod tests {
     }
 
     #[test]
+    fn rotator_encoding_is_pinned() {
+        let rotator = LinkRecord {
+            alias: "r/spring".into(),
+            url: String::new(),
+            expires_at: None,
+            mode: LinkMode::Rotator(Rotator {
+                members: vec![Member {
+                    domain: DEFAULT_DOMAIN.into(),
+                    alias: "one".into(),
+                }],
+            }),
+            ..record()
+        };
+        assert_eq!(
+            String::from_utf8(rotator.encode()).unwrap(),
+            r#"{"v":1,"id":7,"domain":"","alias":"r/spring","url":"","mode":{"as":"rotator","members":[{"domain":"","alias":"one"}]}}"#
+        );
+    }
+
+    #[test]
     fn records_round_trip() {
         let mut disabled = record();
         disabled.disabled = true;
@@ -390,6 +455,31 @@ mod tests {
             splash,
             LinkRecord {
                 mode: LinkMode::Frame,
+                ..record()
+            },
+            LinkRecord {
+                mode: LinkMode::Rotator(Rotator {
+                    members: vec![
+                        Member {
+                            domain: DEFAULT_DOMAIN.into(),
+                            alias: "one".into(),
+                        },
+                        Member {
+                            domain: "go.example".into(),
+                            alias: "two".into(),
+                        },
+                    ],
+                }),
+                ..record()
+            },
+            LinkRecord {
+                mode: LinkMode::List(CampaignList {
+                    name: "Spring <sale>".into(),
+                    links: vec![ListedLink {
+                        title: "One".into(),
+                        short_url: "/one".into(),
+                    }],
+                }),
                 ..record()
             },
         ] {

@@ -102,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         device: Device::Windows,
         languages: &languages,
         unlocked: false,
+        pick: 0,
     };
     report(
         "decide(), every rule present, none matching",

@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::campaigns::{self, CampaignChanges};
 use crate::entity::campaign;
 use crate::error::ApiError;
+use crate::publish::campaigns::{list_alias, rotator_alias};
 
 /// The campaign operations.
 pub struct CampaignsApi {
@@ -104,8 +105,8 @@ impl CampaignsApi {
     fn urls(&self, model: &campaign::Model, username: &str) -> (String, String) {
         let base = self.state.short_urls.domain_base("");
         (
-            format!("{base}/r/{}", model.slug),
-            format!("{base}/u/{username}/{}-{}", model.slug, model.id),
+            format!("{base}/{}", rotator_alias(&model.slug)),
+            format!("{base}/{}", list_alias(username, &model.slug, model.id)),
         )
     }
 
@@ -180,14 +181,8 @@ impl CampaignsApi {
         body: Json<CampaignRequest>,
     ) -> Result<Json<CampaignResponse>, ApiError> {
         let body = body.0;
-        let model = campaigns::create(
-            &self.state.db,
-            &caller.user,
-            body.name,
-            body.slug,
-            body.public,
-        )
-        .await?;
+        let model =
+            campaigns::create(&self.state, &caller.user, body.name, body.slug, body.public).await?;
         Ok(Json(self.response(model, &caller.user.username)))
     }
 
@@ -214,7 +209,7 @@ impl CampaignsApi {
             slug: body.slug,
             public: body.public,
         };
-        let model = campaigns::update(&self.state.db, caller.user.id, id, changes).await?;
+        let model = campaigns::update(&self.state, &caller.user, id, changes).await?;
         Ok(Json(self.response(model, &caller.user.username)))
     }
 
@@ -234,7 +229,7 @@ impl CampaignsApi {
         id: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
         let id = campaign_id(&id.0)?;
-        campaigns::delete(&self.state.db, caller.user.id, id).await?;
+        campaigns::delete(&self.state, &caller.user, id).await?;
         Ok(Json(MessageResponse::new(
             "Campaign has been deleted successfully.",
         )))
@@ -256,13 +251,7 @@ impl CampaignsApi {
         linkid: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
         let campaign = campaign_id(&campaignid.0)?;
-        campaigns::assign(
-            &self.state.db,
-            caller.user.id,
-            campaign,
-            parse_id(&linkid.0),
-        )
-        .await?;
+        campaigns::assign(&self.state, &caller.user, campaign, parse_id(&linkid.0)).await?;
         Ok(Json(MessageResponse::new(
             "Link successfully added to the campaign.",
         )))

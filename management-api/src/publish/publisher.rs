@@ -261,7 +261,8 @@ impl Publisher {
     }
 
     /// Reads the link's current state and writes it (or its absence) to the target. An empty
-    /// `alias` stands for the domain record of host `domain`.
+    /// `alias` stands for the domain record of host `domain`; `r/…` and `u/…` on the default
+    /// domain for a campaign's rotator and list page.
     async fn publish(&self, domain: &str, alias: &str) -> Result<(), PublishError> {
         if alias.is_empty() {
             let current = domain::Entity::find()
@@ -270,6 +271,10 @@ impl Publisher {
                 .await?;
             let record = current.as_ref().map(crate::domains::domain_record);
             return self.target.apply_domain(domain, record).await;
+        }
+        if super::campaigns::is_campaign_key(domain, alias) {
+            let record = super::campaigns::campaign_record(&self.db, alias).await?;
+            return self.target.apply(domain, alias, record).await;
         }
         let current = link::Entity::find()
             .filter(link::Column::Domain.eq(domain))

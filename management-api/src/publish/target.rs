@@ -13,9 +13,9 @@ use sea_orm::{
 use shared::redis_keys::{INVALIDATE_ALL, invalidation_message};
 use shared::{DomainRecord, Keys, LinkRecord};
 
-use super::{PublishError, record_for};
+use super::{PublishError, campaigns, record_for};
 use crate::domains::domain_record;
-use crate::entity::{domain, link};
+use crate::entity::{campaign, domain, link, user};
 
 /// How long a publisher may hold the Redis publish lock: far longer than one drain of a batch,
 /// short enough that a replica that died holding it delays the others by seconds only.
@@ -174,8 +174,8 @@ impl PublishTarget {
     }
 }
 
-/// Writes every link's and every branded domain's record to `target`, removes records SQL no
-/// longer has (Redis), then tells every redirector to drop its whole cache. Returns the number
+/// Writes every link's, every campaign's and every branded domain's record to `target`, removes
+/// records SQL no longer has (Redis), then tells every redirector to drop its whole cache. Returns the number
 /// of links written.
 ///
 /// Meant for start-up of the embedded default and for the `resync` admin command. A link edited
@@ -215,6 +215,7 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
             }
         }
     }
+    resync_campaigns(db, target, &mut live_keys).await?;
     let live_domain_keys = resync_domains(db, target).await?;
     match target {
         PublishTarget::Redis { conn, keys } => {
@@ -230,6 +231,50 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
         PublishTarget::Embedded { redirector, .. } => redirector.invalidate_all(),
     }
     Ok(n_links)
+}
+
+/// Writes every campaign's rotator and public list page to `target`, adding the Redis keys
+/// written to `live_keys`.
+async fn resync_campaigns(
+    db: &DatabaseConnection,
+    target: &PublishTarget,
+    live_keys: &mut HashSet<String>,
+) -> anyhow::Result<()> {
+    let mut pages = campaign::Entity::find()
+        .find_also_related(user::Entity)
+        .order_by_asc(campaign::Column::Id)
+        .paginate(db, RESYNC_PAGE_SIZE);
+    while let Some(models) = pages.fetch_and_next().await.context("reading campaigns")? {
+        let mut records = Vec::new();
+        for (model, owner) in &models {
+            let username = owner.as_ref().map_or("", |owner| owner.username.as_str());
+            records.extend(
+                campaigns::campaign_records(db, model, username)
+                    .await
+                    .context("reading a campaign's links")?,
+            );
+        }
+        match target {
+            PublishTarget::Redis { conn, keys } => {
+                let mut pipe = redis::pipe();
+                for record in &records {
+                    let key = keys.link(&record.domain, &record.alias);
+                    pipe.set(&key, record.encode()).ignore();
+                    live_keys.insert(key);
+                }
+                let () = pipe
+                    .query_async(&mut conn.clone())
+                    .await
+                    .context("writing campaign records to Redis")?;
+            }
+            PublishTarget::Embedded { store, .. } => {
+                for record in records {
+                    store.put(record);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes every branded domain's record to `target`; returns the Redis keys written.
@@ -324,13 +369,20 @@ async fn remove_stale_records(
             else {
                 continue;
             };
-            let still_exists = link::Entity::find()
-                .filter(link::Column::Domain.eq(domain))
-                .filter(link::Column::Alias.eq(alias))
-                .count(db)
-                .await
-                .context("checking a stale link record")?
-                > 0;
+            let still_exists = if campaigns::is_campaign_key(domain, alias) {
+                campaigns::campaign_record(db, alias)
+                    .await
+                    .context("checking a stale campaign record")?
+                    .is_some()
+            } else {
+                link::Entity::find()
+                    .filter(link::Column::Domain.eq(domain))
+                    .filter(link::Column::Alias.eq(alias))
+                    .count(db)
+                    .await
+                    .context("checking a stale link record")?
+                    > 0
+            };
             if !still_exists {
                 delete_key(&mut conn, &key).await?;
             }

@@ -11,6 +11,8 @@ mod domains;
 mod embedded;
 mod links;
 mod pixels;
+mod qr;
+mod rotator;
 mod splash;
 mod split;
 mod support;

@@ -1,5 +1,6 @@
 //! Integration tests of the redirect edge over real sockets: one binary, one module per feature.
 
+mod campaigns;
 mod embedded;
 mod experience;
 mod invalidation;

@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::DEFAULT_DOMAIN;
-use crate::link::{DeepLink, LINK_RECORD_VERSION, Meta, Parameter, PixelTag};
+use crate::link::{
+    CampaignList, DeepLink, LINK_RECORD_VERSION, ListedLink, Member, Meta, Parameter, PixelTag,
+    Rotator,
+};
 
 const NOW: i64 = 1_800_000_000;
 const DEST: &str = "https://dest.example/p";
@@ -76,6 +79,7 @@ fn decide_for<'a>(record: &'a LinkRecord, visitor: Visitor) -> Decision<'a> {
         device: visitor.device,
         languages: &languages,
         unlocked: visitor.unlocked,
+        pick: 0,
     };
     decide(&record.alias, Some(record), None, &facts)
 }
@@ -550,6 +554,126 @@ fn modes_and_pixels_choose_a_page() {
             }),
             PERSON,
             Decision::Password,
+        ),
+    ]);
+}
+
+fn member(alias: &str) -> Member {
+    Member {
+        domain: DEFAULT_DOMAIN.into(),
+        alias: alias.into(),
+    }
+}
+
+fn rotator(aliases: &[&str]) -> LinkRecord {
+    with(|l| {
+        l.alias = "r/spring".into();
+        l.url = String::new();
+        l.mode = LinkMode::Rotator(Rotator {
+            members: aliases.iter().map(|alias| member(alias)).collect(),
+        });
+    })
+}
+
+#[test]
+fn a_rotator_names_member_pick_modulo_the_number_of_members() {
+    fn check(record: &LinkRecord, pick: u32, expected: Decision<'_>) {
+        let facts = RequestFacts {
+            pick,
+            ..RequestFacts::at(NOW)
+        };
+        assert_eq!(
+            decide(&record.alias, Some(record), None, &facts),
+            expected,
+            "pick {pick}"
+        );
+    }
+    let three = rotator(&["one", "two", "three"]);
+    let (one, two, three_member) = (member("one"), member("two"), member("three"));
+    check(&three, 0, Decision::Rotate { member: &one });
+    check(&three, 1, Decision::Rotate { member: &two });
+    check(
+        &three,
+        2,
+        Decision::Rotate {
+            member: &three_member,
+        },
+    );
+    check(&three, 3, Decision::Rotate { member: &one });
+    check(&three, u32::MAX, Decision::Rotate { member: &one });
+    // Every member is drawn equally often over a cycle of picks.
+    let mut n_chosen = [0u32; 3];
+    for pick in 0..300 {
+        let facts = RequestFacts {
+            pick,
+            ..RequestFacts::at(NOW)
+        };
+        let Decision::Rotate { member } = decide("r/spring", Some(&three), None, &facts) else {
+            panic!("a rotator with members rotates");
+        };
+        let member_idx = ["one", "two", "three"]
+            .iter()
+            .position(|alias| *alias == member.alias)
+            .unwrap();
+        n_chosen[member_idx] += 1;
+    }
+    assert_eq!(n_chosen, [100, 100, 100]);
+    check(&rotator(&[]), 7, Decision::NotFound);
+    let mut disabled = rotator(&["one"]);
+    disabled.disabled = true;
+    check(&disabled, 0, Decision::Gone);
+    let mut expired = rotator(&["one"]);
+    expired.expires_at = Some(NOW);
+    check(&expired, 0, Decision::Gone);
+}
+
+#[test]
+fn a_rotator_or_list_page_ignores_unfurlers_and_link_rules() {
+    let list = CampaignList {
+        name: "Spring".into(),
+        links: vec![ListedLink {
+            title: "One".into(),
+            short_url: "/one".into(),
+        }],
+    };
+    let page = with(|l| {
+        l.alias = "u/ana/spring-4".into();
+        l.mode = LinkMode::List(list.clone());
+    });
+    let preview = Visitor {
+        class: VisitorClass::Preview,
+        ..PERSON
+    };
+    let one = member("one");
+    let mut titled_rotator = rotator(&["one"]);
+    titled_rotator.meta.title = "Spring".into();
+    check(&[
+        (
+            "a list page",
+            page.clone(),
+            PERSON,
+            Decision::List { list: &list },
+        ),
+        (
+            "a list page for unfurlers",
+            page.clone(),
+            preview,
+            Decision::List { list: &list },
+        ),
+        (
+            "a disabled list page",
+            with(|l| {
+                l.mode = page.mode.clone();
+                l.disabled = true;
+            }),
+            PERSON,
+            Decision::Gone,
+        ),
+        (
+            "a rotator leaves the card to its member",
+            titled_rotator,
+            preview,
+            Decision::Rotate { member: &one },
         ),
     ]);
 }
