@@ -53,9 +53,9 @@ pub struct Config {
     /// Client address, country and unlock-cookie settings of the embedded redirector; the
     /// GeoIP database also serves the stats worker.
     pub edge: redirector::EdgeConfig,
-    /// `QR_LOGO_ALLOW_LOOPBACK`, for tests only: lets QR logos be downloaded from loopback
-    /// addresses, where a test serves them. Private and link-local addresses stay refused.
-    pub qr_logo_allow_loopback: bool,
+    /// `FETCH_ALLOW_LOOPBACK`, for tests only: lets QR logos and destination titles be
+    /// downloaded from loopback addresses, where a test serves them. Private and link-local addresses stay refused.
+    pub fetch_allow_loopback: bool,
 }
 
 impl Config {
@@ -115,7 +115,7 @@ impl Config {
                 .max(1),
             redirector_cache: redirector::CacheConfig::from_source(source)?,
             edge: redirector::EdgeConfig::from_source(source)?,
-            qr_logo_allow_loopback: parsed_or(source, "QR_LOGO_ALLOW_LOOPBACK", false)?,
+            fetch_allow_loopback: parsed_or(source, "FETCH_ALLOW_LOOPBACK", false)?,
         })
     }
 

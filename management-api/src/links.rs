@@ -2,6 +2,7 @@
 //! committed together with its outbox row so the redirect tier always learns of it.
 
 pub mod alias;
+pub mod title;
 pub mod validate;
 
 use chrono::{NaiveDateTime, Utc};
@@ -264,7 +265,18 @@ pub async fn create(
             None => alias::generate(alias_len),
         };
         match insert_link(state, template.clone(), &alias, channel_id).await {
-            Ok(model) => return Ok(model),
+            Ok(model) => {
+                if model.meta_title.is_empty() {
+                    tokio::spawn(title::fill(
+                        state.db.clone(),
+                        state.publisher.clone(),
+                        model.id,
+                        model.url.clone(),
+                        state.config.fetch_allow_loopback,
+                    ));
+                }
+                return Ok(model);
+            }
             Err(err) if is_unique_violation(&err) => {
                 if custom.is_some() {
                     return Err(alias_taken());

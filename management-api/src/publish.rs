@@ -6,10 +6,11 @@
 //! and only then deletes the row. A publish that fails stays in the outbox and is retried, so the
 //! link store converges on SQL after any crash or outage. [`resync`] rebuilds the store whole.
 //! A campaign's rotator and list page travel the same way, as records under the default domain
-//! ([`campaigns`]).
+//! ([`campaigns`]), and a QR code's images as `qr/{alias}` ([`qr_images`]).
 
 pub mod campaigns;
 mod publisher;
+pub mod qr_images;
 mod target;
 #[cfg(test)]
 pub(crate) mod tests;

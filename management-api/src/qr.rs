@@ -4,7 +4,8 @@
 //! A dynamic code (`link`, `whatsapp`, `application`) encodes the short URL of a tracking link
 //! it owns, so scans are counted as the link's clicks and the destination can change without
 //! reprinting the code. Tracking links live in `links` like any other, on the default host, and
-//! are hidden from the links API (`qr_codes.link_id` marks them).
+//! are hidden from the links API (`qr_codes.link_id` marks them). Every write enqueues the code's
+//! images (`qr/{alias}`) for the edge, which serves them at the code's `link`.
 
 pub mod encode;
 pub mod logo;
@@ -16,8 +17,8 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -29,6 +30,7 @@ use crate::auth::check_plan_count;
 use crate::entity::{link, qr, user};
 use crate::error::{ApiError, is_unique_violation};
 use crate::links::{alias, validate};
+use crate::publish::qr_images;
 use crate::{channels, publish};
 
 /// The plan feature behind every QR endpoint, also the name of its `count` limit.
@@ -44,7 +46,8 @@ const MAX_NAME_LEN: usize = 255;
 /// hex characters is rare until millions of codes exist.
 const ALIAS_ATTEMPTS: usize = 8;
 
-/// How long a write waits for the tracking link's record to reach the link store.
+/// How long a write waits for the tracking link's record and the code's images to reach the link
+/// store.
 const PUBLISH_WAIT: Duration = Duration::from_secs(1);
 
 /// What `qr/add` and `qr/:id/update` read, as sent.
@@ -65,13 +68,7 @@ pub struct QrInput {
 }
 
 /// A code's stored images, as the edge serves them at `/qr/{alias}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QrImage {
-    /// PNG bytes.
-    pub png: Vec<u8>,
-    /// An SVG document.
-    pub svg: String,
-}
+pub use shared::QrImage;
 
 fn qr_missing() -> ApiError {
     ApiError::not_found("qr_not_found", "QR does not exist.")
@@ -147,7 +144,7 @@ async fn sent_logo(
     match raw.map(str::trim) {
         None => Ok(None),
         Some("") => Ok(Some(None)),
-        Some(url) => logo::fetch(url, state.config.qr_logo_allow_loopback)
+        Some(url) => logo::fetch(url, state.config.fetch_allow_loopback)
             .await
             .map(|bytes| Some(Some(bytes)))
             .map_err(logo_error),
@@ -298,8 +295,8 @@ pub async fn create(
     ))
 }
 
-/// Inserts the tracking link (when there is one) with its outbox row, then the code, in one
-/// transaction.
+/// Inserts the tracking link (when there is one) with its outbox row, then the code with the
+/// outbox row of its images, in one transaction, and waits for both to reach the edge.
 async fn insert(
     state: &AppState,
     mut row: qr::ActiveModel,
@@ -312,10 +309,9 @@ async fn insert(
         row.link_id = Set(Some(link.id));
     }
     let model = row.insert(&txn).await?;
+    qr_images::enqueue_qr_image(&txn, &model.alias).await?;
     txn.commit().await?;
-    if model.link_id.is_some() {
-        state.publisher.publish_now(PUBLISH_WAIT).await;
-    }
+    state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(model)
 }
 
@@ -423,7 +419,6 @@ pub async fn update(
     let rendered = render_blocking(content.clone(), foreground, background, logo.clone()).await?;
 
     let txn = state.db.begin().await?;
-    let mut republished = false;
     if let (Some((destination, devices)), Some(link_id)) = (link_change, current.link_id)
         && let Some(tracking) = link::Entity::find_by_id(link_id).one(&txn).await?
     {
@@ -434,8 +429,8 @@ pub async fn update(
         active.updated_at = Set(now);
         active.update(&txn).await?;
         publish::enqueue(&txn, &domain, &alias).await?;
-        republished = true;
     }
+    qr_images::enqueue_qr_image(&txn, &current.alias).await?;
     let mut active: qr::ActiveModel = current.into();
     if let Some(name) = name {
         active.name = Set(name);
@@ -450,18 +445,17 @@ pub async fn update(
     active.updated_at = Set(now);
     active.update(&txn).await?;
     txn.commit().await?;
-    if republished {
-        state.publisher.publish_now(PUBLISH_WAIT).await;
-    }
+    state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(())
 }
 
-/// Deletes the caller's code and its tracking link, whose record leaves the redirect tier
-/// through the outbox.
+/// Deletes the caller's code and its tracking link, whose record and images leave the redirect
+/// tier through the outbox.
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), ApiError> {
     let current = owned(&state.db, user_id, id).await?;
     let txn = state.db.begin().await?;
     qr::Entity::delete_by_id(current.id).exec(&txn).await?;
+    qr_images::enqueue_qr_image(&txn, &current.alias).await?;
     let tracking = match current.link_id {
         Some(link_id) => link::Entity::find_by_id(link_id).one(&txn).await?,
         None => None,
@@ -472,16 +466,14 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), ApiEr
         publish::enqueue(&txn, &tracking.domain, &tracking.alias).await?;
     }
     txn.commit().await?;
-    if tracking.is_some() {
-        state.publisher.publish_now(PUBLISH_WAIT).await;
-    }
+    state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(())
 }
 
 /// The stored images of the code `alias`, for the edge's `/qr/{alias}`; `None` when no code has
 /// that alias.
 pub async fn image_by_alias(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     alias: &str,
 ) -> Result<Option<QrImage>, DbErr> {
     Ok(qr::Entity::find()

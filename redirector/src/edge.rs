@@ -185,6 +185,17 @@ impl Edge {
             .or(Some(peer))
     }
 
+    /// Whether the visitor used HTTPS, as far as the edge can tell: only a trusted proxy's
+    /// `X-Forwarded-Proto: https` says so (the edge itself speaks plain HTTP).
+    pub fn forwarded_https(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
+        peer.is_some_and(|peer| self.trusts(peer))
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(',').next())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
     /// The client's country: the CDN header when a trusted proxy set it, else the GeoIP database.
     pub fn country(
         &self,
@@ -304,6 +315,18 @@ mod tests {
 
     fn edge_default() -> Edge {
         Edge::default()
+    }
+
+    #[test]
+    fn https_is_believed_only_from_trusted_proxies() {
+        let edge = edge("10.0.0.0/8", None);
+        let proxy = Some(IpAddr::from([10, 0, 0, 1]));
+        let stranger = Some(IpAddr::from([203, 0, 113, 9]));
+        let https = headers(&[("x-forwarded-proto", "https")]);
+        assert!(edge.forwarded_https(proxy, &https));
+        assert!(!edge.forwarded_https(stranger, &https));
+        assert!(!edge.forwarded_https(proxy, &headers(&[("x-forwarded-proto", "http")])));
+        assert!(!edge.forwarded_https(proxy, &HeaderMap::new()));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod geoip;
 pub mod invalidation;
 mod pages;
 mod pixels;
+mod qr;
 mod redirector;
 mod render;
 pub mod server;

@@ -22,6 +22,7 @@ use crate::cache::{CacheKey, LinkCache, split_key};
 use crate::config::CacheConfig;
 use crate::edge::Edge;
 use crate::pages::{self, Reply};
+use crate::qr::{self, QrRoute, StoredImages};
 use crate::render;
 use crate::store::Store;
 use crate::unlock::{self, AttemptLimiter};
@@ -31,6 +32,10 @@ const REDIRECT_CACHE_CONTROL: &str = "private, no-store";
 
 /// Branded hosts remembered at once; far more than any deployment serves.
 const DOMAIN_CACHE_CAPACITY: u64 = 10_000;
+
+/// Bytes of QR code images held at once: thousands of typical codes (a few KiB of PNG and SVG
+/// each), a small share of the edge's memory.
+const QR_IMAGE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The largest password form body read; a password field needs far less.
 pub const MAX_FORM_BYTES: usize = 4 * 1024;
@@ -48,6 +53,9 @@ pub struct Redirector {
     /// Branded-domain records by normalized host (`None`: the host has none), read only for
     /// bare-host requests and unknown aliases.
     domains: Cache<String, Option<Arc<DomainRecord>>>,
+    /// QR code images by code alias (`None`: no such code), served at `/qr/{alias}`; emptied by
+    /// the invalidation of `qr/{alias}` on the default domain.
+    qr_images: Cache<String, Option<StoredImages>>,
     /// Producer end of the bounded click queue; the click writer (or the embedding process) owns
     /// the receiver. Only ever `try_send`: a redirect never waits for analytics.
     clicks: mpsc::Sender<ClickEvent>,
@@ -92,6 +100,14 @@ impl Redirector {
                 .max_capacity(DOMAIN_CACHE_CAPACITY)
                 .time_to_live(cache.ttl)
                 .build(),
+            qr_images: Cache::builder()
+                .max_capacity(QR_IMAGE_CACHE_BYTES)
+                .weigher(|_, images: &Option<StoredImages>| {
+                    let n_bytes = images.as_ref().map_or(0, StoredImages::len);
+                    u32::try_from(n_bytes).unwrap_or(u32::MAX)
+                })
+                .time_to_live(cache.ttl)
+                .build(),
             clicks,
             dropped_clicks: AtomicU64::new(0),
         }
@@ -116,12 +132,17 @@ impl Redirector {
     /// Forgets the cached answers for the link `domain`/`alias` after its record changed; for the
     /// default domain, the alias on every host.
     ///
-    /// An empty alias names the branded-domain record of `domain` itself.
+    /// An empty alias names the branded-domain record of `domain` itself, and `qr/{code}` on the
+    /// default domain the images of a QR code.
     pub async fn invalidate(&self, domain: &str, alias: &str) {
         if alias.is_empty() {
             self.domains
                 .invalidate(&shared::normalize_host(domain))
                 .await;
+            return;
+        }
+        if let Some(code) = shared::qr_image::qr_alias_of(domain, alias) {
+            self.qr_images.invalidate(code).await;
             return;
         }
         self.cache.invalidate(domain, alias).await;
@@ -131,6 +152,7 @@ impl Redirector {
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
         self.domains.invalidate_all();
+        self.qr_images.invalidate_all();
     }
 
     /// The branded-domain record of the normalized `host`, cached. A store failure counts as no
@@ -194,6 +216,20 @@ impl Redirector {
             .and_then(|value| value.to_str().ok())
             .or_else(|| uri.authority().map(|authority| authority.as_str()))
             .unwrap_or_default();
+        if let Some(route) = qr::route(&alias) {
+            if is_post {
+                return pages::method_not_allowed();
+            }
+            let reply = match route {
+                QrRoute::Stored { code, svg } => Some(self.stored_qr(code, svg).await),
+                QrRoute::ShortUrl { alias, size_px } => {
+                    self.short_url_qr(host, alias, size_px, peer, headers).await
+                }
+            };
+            if let Some(reply) = reply {
+                return reply;
+            }
+        }
         let key = CacheKey::new(host, &alias);
         let mut link = if alias.is_empty() {
             None
@@ -321,6 +357,74 @@ impl Redirector {
                 response
             }
         }
+    }
+
+    /// The stored image of the QR code `code` (the SVG when `svg`), cached; 404 when there is no
+    /// such code, 503 when the store cannot say.
+    async fn stored_qr(&self, code: &str, svg: bool) -> Reply {
+        let fetched = self
+            .qr_images
+            .try_get_with_by_ref(code, async {
+                let image = self.store.fetch_qr_image(code).await?;
+                Ok::<_, crate::StoreError>(image.as_deref().map(StoredImages::new))
+            })
+            .await;
+        match fetched {
+            Ok(Some(images)) => images.reply(svg),
+            Ok(None) => pages::not_found(),
+            Err(err) => {
+                tracing::warn!(error = %err, qr.alias = code, "QR image lookup failed");
+                pages::unavailable()
+            }
+        }
+    }
+
+    /// A PNG QR code of the short URL of the link `alias` on `host`, `size_px` square; 404 when
+    /// the link is disabled or expired. `None` when no such link exists, so that the whole path
+    /// is looked up as usual (it may be a campaign's page, or a branded host's 404 redirect).
+    ///
+    /// The URL is the one the visitor reached the link by: `Host` as sent, and `https` only when a
+    /// trusted proxy says the visitor used it. The link's rules do not apply and no click counts.
+    async fn short_url_qr(
+        &self,
+        host: &str,
+        alias: &str,
+        size_px: u32,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> Option<Reply> {
+        let link = match self.lookup(&CacheKey::new(host, alias)).await {
+            Ok(link) => link?,
+            Err(reply) => return Some(reply),
+        };
+        let now_s = unix_now_ms().div_euclid(1_000);
+        let expired = link
+            .expires_at
+            .is_some_and(|expires_at| now_s >= expires_at);
+        // Campaign records hold '/' in their alias and never get here; the check keeps it so.
+        let campaign = matches!(link.mode, LinkMode::Rotator(_) | LinkMode::List(_));
+        if link.disabled || expired || campaign {
+            return Some(pages::not_found());
+        }
+        let scheme = if self.edge.forwarded_https(peer, headers) {
+            "https"
+        } else {
+            "http"
+        };
+        let short_url = format!("{scheme}://{host}/{alias}");
+        let rendered =
+            tokio::task::spawn_blocking(move || qr::render_png(&short_url, size_px)).await;
+        Some(match rendered {
+            Ok(Ok(png_bytes)) => qr::image_reply(png_bytes.into(), "image/png"),
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, link.alias = alias, "cannot draw a short URL's QR code");
+                pages::internal_error()
+            }
+            Err(err) => {
+                tracing::error!(error = %err, link.alias = alias, "QR drawing task failed");
+                pages::internal_error()
+            }
+        })
     }
 
     /// The cached answer for `key`, fetched from the store on a miss; the 503 page when the

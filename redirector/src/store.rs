@@ -9,7 +9,7 @@ mod redis;
 
 use std::sync::Arc;
 
-use shared::{DomainRecord, LinkRecord};
+use shared::{DomainRecord, LinkRecord, QrImage};
 
 pub use self::memory::MemoryLinkStore;
 pub use self::redis::{RedisLinkStore, lazy_connection};
@@ -57,6 +57,14 @@ impl Store {
         match self {
             Store::Redis(store) => store.fetch_domain(host).await,
             Store::Memory(store) => Ok(store.fetch_domain(host)),
+        }
+    }
+
+    /// The images of the QR code `alias`, if it exists.
+    pub async fn fetch_qr_image(&self, alias: &str) -> Result<Option<Arc<QrImage>>, StoreError> {
+        match self {
+            Store::Redis(store) => store.fetch_qr_image(alias).await,
+            Store::Memory(store) => Ok(store.fetch_qr_image(alias)),
         }
     }
 }

@@ -299,6 +299,10 @@ pub enum CodecError {
     /// Written by a newer (or much older) build.
     #[error("unsupported link record version {0}")]
     UnsupportedVersion(u16),
+    /// A binary record ([`crate::QrImage`]) shorter than its header says, or with text that is
+    /// not UTF-8.
+    #[error("truncated record")]
+    Truncated,
 }
 
 impl LinkRecord {

@@ -33,6 +33,12 @@ impl Keys {
         format!("{}:domain:v1:{host}", self.prefix)
     }
 
+    /// `{prefix}:qr:v1:{alias}`: the encoded [`crate::QrImage`] of the QR code `alias` (six
+    /// lowercase hex characters), served at `/qr/{alias}`.
+    pub fn qr_image(&self, alias: &str) -> String {
+        format!("{}:qr:v1:{alias}", self.prefix)
+    }
+
     /// The pub/sub channel that carries [`invalidation_message`]s.
     pub fn invalidations(&self) -> String {
         format!("{}:invalidate", self.prefix)
@@ -109,6 +115,11 @@ mod tests {
             keys.link("go.example.com", "spring"),
             "oml:link:v1:go.example.com/spring"
         );
+        assert_eq!(
+            keys.domain("go.example.com"),
+            "oml:domain:v1:go.example.com"
+        );
+        assert_eq!(keys.qr_image("3f9a1c"), "oml:qr:v1:3f9a1c");
         assert_eq!(keys.invalidations(), "oml:invalidate");
         assert_eq!(keys.clicks(), "oml:clicks");
         assert_eq!(keys.rate_limit("k:abc"), "oml:ratelimit:k:abc");

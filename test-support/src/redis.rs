@@ -95,6 +95,16 @@ impl TestRedis {
             .expect("storing a domain record");
     }
 
+    /// Stores the images of the QR code `alias` where the management API would publish them.
+    pub async fn put_qr_image(&self, alias: &str, image: &shared::QrImage) {
+        let () = self
+            .connection()
+            .await
+            .set(self.keys.qr_image(alias), image.encode())
+            .await
+            .expect("storing a QR image");
+    }
+
     /// Deletes the record of `domain`/`alias`.
     pub async fn delete_link(&self, domain: &str, alias: &str) {
         let _: i64 = self

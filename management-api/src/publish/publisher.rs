@@ -262,7 +262,7 @@ impl Publisher {
 
     /// Reads the link's current state and writes it (or its absence) to the target. An empty
     /// `alias` stands for the domain record of host `domain`; `r/…` and `u/…` on the default
-    /// domain for a campaign's rotator and list page.
+    /// domain for a campaign's rotator and list page; `qr/{code}` for a QR code's images.
     async fn publish(&self, domain: &str, alias: &str) -> Result<(), PublishError> {
         if alias.is_empty() {
             let current = domain::Entity::find()
@@ -271,6 +271,10 @@ impl Publisher {
                 .await?;
             let record = current.as_ref().map(crate::domains::domain_record);
             return self.target.apply_domain(domain, record).await;
+        }
+        if let Some(code) = shared::qr_image::qr_alias_of(domain, alias) {
+            let image = crate::qr::image_by_alias(&self.db, code).await?;
+            return self.target.apply_qr_image(code, image).await;
         }
         if super::campaigns::is_campaign_key(domain, alias) {
             let record = super::campaigns::campaign_record(&self.db, alias).await?;

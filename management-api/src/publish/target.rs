@@ -9,13 +9,15 @@ use redirector::{MemoryLinkStore, Redirector};
 use redis::aio::ConnectionManager;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
+use shared::qr_image::qr_image_key;
 use shared::redis_keys::{INVALIDATE_ALL, invalidation_message};
-use shared::{DomainRecord, Keys, LinkRecord};
+use shared::{DEFAULT_DOMAIN, DomainRecord, Keys, LinkRecord, QrImage};
 
 use super::{PublishError, campaigns, record_for};
 use crate::domains::domain_record;
-use crate::entity::{campaign, domain, link, user};
+use crate::entity::{campaign, domain, link, qr, user};
 
 /// How long a publisher may hold the Redis publish lock: far longer than one drain of a batch,
 /// short enough that a replica that died holding it delays the others by seconds only.
@@ -31,6 +33,9 @@ return 0
 
 /// Links read from SQL per page during a resync: bounds memory and the size of one pipeline.
 const RESYNC_PAGE_SIZE: u64 = 1_000;
+/// QR codes read per page during a resync: each carries its images (a few KiB to tens of KiB),
+/// so pages are smaller than the links'.
+const QR_RESYNC_PAGE_SIZE: u64 = 100;
 /// Keys asked for per `SCAN` step when looking for stale records.
 const SCAN_COUNT: usize = 1_000;
 
@@ -172,10 +177,46 @@ impl PublishTarget {
         }
         Ok(())
     }
+
+    /// Stores the images of the QR code `code` (or removes them when the code no longer exists),
+    /// then announces the change as `qr/{code}` on the default domain, as
+    /// [`PublishTarget::apply`] does for links.
+    pub(super) async fn apply_qr_image(
+        &self,
+        code: &str,
+        image: Option<QrImage>,
+    ) -> Result<(), PublishError> {
+        let key_alias = qr_image_key(code);
+        match self {
+            PublishTarget::Redis { conn, keys } => {
+                let key = keys.qr_image(code);
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                match image {
+                    Some(image) => pipe.set(key, image.encode()).ignore(),
+                    None => pipe.del(key).ignore(),
+                };
+                pipe.publish(
+                    keys.invalidations(),
+                    invalidation_message(DEFAULT_DOMAIN, &key_alias),
+                )
+                .ignore();
+                let () = pipe.query_async(&mut conn.clone()).await?;
+            }
+            PublishTarget::Embedded { store, redirector } => {
+                match image {
+                    Some(image) => store.put_qr_image(code, image),
+                    None => store.remove_qr_image(code),
+                }
+                redirector.invalidate(DEFAULT_DOMAIN, &key_alias).await;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Writes every link's, every campaign's and every branded domain's record to `target`, removes
-/// records SQL no longer has (Redis), then tells every redirector to drop its whole cache. Returns the number
+/// Writes every link's, every campaign's, every branded domain's record and every QR code's
+/// images to `target`, removes records SQL no longer has (Redis), then tells every redirector to drop its whole cache. Returns the number
 /// of links written.
 ///
 /// Meant for start-up of the embedded default and for the `resync` admin command. A link edited
@@ -217,10 +258,12 @@ pub async fn resync(db: &DatabaseConnection, target: &PublishTarget) -> anyhow::
     }
     resync_campaigns(db, target, &mut live_keys).await?;
     let live_domain_keys = resync_domains(db, target).await?;
+    let live_qr_keys = resync_qr_images(db, target).await?;
     match target {
         PublishTarget::Redis { conn, keys } => {
             remove_stale_records(db, conn, keys, &live_keys).await?;
             remove_stale_domain_records(db, conn, keys, &live_domain_keys).await?;
+            remove_stale_qr_images(db, conn, keys, &live_qr_keys).await?;
             let () = redis::cmd("PUBLISH")
                 .arg(keys.invalidations())
                 .arg(INVALIDATE_ALL)
@@ -308,6 +351,79 @@ async fn resync_domains(
         }
     }
     Ok(live_keys)
+}
+
+/// Writes every QR code's images to `target`; returns the Redis keys written. Reads only the
+/// columns the edge serves, never the logos.
+async fn resync_qr_images(
+    db: &DatabaseConnection,
+    target: &PublishTarget,
+) -> anyhow::Result<HashSet<String>> {
+    let mut live_keys = HashSet::new();
+    let mut pages = qr::Entity::find()
+        .select_only()
+        .columns([qr::Column::Alias, qr::Column::Png, qr::Column::Svg])
+        .order_by_asc(qr::Column::Id)
+        .into_tuple::<(String, Vec<u8>, String)>()
+        .paginate(db, QR_RESYNC_PAGE_SIZE);
+    while let Some(rows) = pages.fetch_and_next().await.context("reading QR codes")? {
+        match target {
+            PublishTarget::Redis { conn, keys } => {
+                let mut pipe = redis::pipe();
+                for (alias, png, svg) in rows {
+                    let key = keys.qr_image(&alias);
+                    pipe.set(&key, QrImage { png, svg }.encode()).ignore();
+                    live_keys.insert(key);
+                }
+                let () = pipe
+                    .query_async(&mut conn.clone())
+                    .await
+                    .context("writing QR images to Redis")?;
+            }
+            PublishTarget::Embedded { store, .. } => {
+                for (alias, png, svg) in rows {
+                    store.put_qr_image(&alias, QrImage { png, svg });
+                }
+            }
+        }
+    }
+    Ok(live_keys)
+}
+
+/// Deletes QR images under the prefix that are not in `live_keys`, checking SQL once more before
+/// each goes, as [`remove_stale_records`] does for links.
+async fn remove_stale_qr_images(
+    db: &DatabaseConnection,
+    conn: &ConnectionManager,
+    keys: &Keys,
+    live_keys: &HashSet<String>,
+) -> anyhow::Result<()> {
+    let mut conn = conn.clone();
+    // `{prefix}:qr:v1:` followed by the code's alias.
+    let key_start = keys.qr_image("");
+    let pattern = format!("{}*", escape_glob(&key_start));
+    let mut cursor = 0u64;
+    loop {
+        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
+        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
+            let Some(alias) = key.strip_prefix(&key_start) else {
+                continue;
+            };
+            let still_exists = qr::Entity::find()
+                .filter(qr::Column::Alias.eq(alias))
+                .count(db)
+                .await
+                .context("checking a stale QR image")?
+                > 0;
+            if !still_exists {
+                delete_key(&mut conn, &key).await?;
+            }
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
 }
 
 /// Deletes domain records under the prefix that are not in `live_keys`, checking SQL once more

@@ -1,32 +1,13 @@
-//! Downloads a QR logo once, at creation or update, from public addresses only.
-//!
-//! Every host name is resolved by [`PublicOnly`], which refuses the whole name when any of its
-//! addresses is private, loopback, link-local or otherwise not on the public internet, and the
-//! connection goes to the addresses it checked, so a second lookup cannot swap them. Redirects are
-//! followed by hand, at most [`MAX_REDIRECTS`], each target checked again.
+//! Downloads a QR logo once, at creation or update, through [`crate::outbound`]: public
+//! addresses only, a few redirects, at most 500 KB, and only PNG or JPEG content.
 
-use std::error::Error;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
-
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use url::{Host, Url};
+use url::Url;
 
 use super::render;
-use crate::links::validate::web_url;
+use crate::outbound::{self, FetchError};
 
 /// The reference's limit: 500 KB.
 pub const MAX_LOGO_BYTES: usize = 500 * 1024;
-
-/// Redirects followed before giving up.
-pub const MAX_REDIRECTS: usize = 3;
-
-/// The whole download, redirects included, must finish within this.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Connecting to one address must finish within this.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a logo was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -42,97 +23,6 @@ pub enum LogoError {
     Unreachable(String),
 }
 
-/// A name that resolves to an address that is not public.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} resolves to an address that is not public")]
-struct NotPublicHost(String);
-
-/// Resolves names with the system resolver and keeps them only when every address is public.
-struct PublicOnly {
-    /// Loopback addresses are let through (tests serve logos on 127.0.0.1).
-    allow_loopback: bool,
-}
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow_loopback = self.allow_loopback;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty()
-                || !addrs
-                    .iter()
-                    .all(|addr| is_public(addr.ip(), allow_loopback))
-            {
-                return Err(Box::new(NotPublicHost(host)) as Box<dyn Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
-/// Whether `ip` is on the public internet (or loopback, when `allow_loopback`).
-pub fn is_public(ip: IpAddr, allow_loopback: bool) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4, allow_loopback),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4, allow_loopback);
-            }
-            if v6.is_loopback() {
-                return allow_loopback;
-            }
-            let first = v6.segments()[0];
-            let embeds_v4 = |v6: Ipv6Addr| {
-                let octets = v6.octets();
-                Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15])
-            };
-            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its last 32 bits.
-            if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                return is_public_v4(embeds_v4(v6), allow_loopback);
-            }
-            !(v6.is_unspecified()
-                || v6.is_multicast()
-                || first & 0xfe00 == 0xfc00 // unique local, fc00::/7
-                || first & 0xffc0 == 0xfe80 // link-local, fe80::/10
-                || first == 0x2002 // 6to4, which embeds any IPv4 address
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8)) // documentation
-        }
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr, allow_loopback: bool) -> bool {
-    if ip.is_loopback() {
-        return allow_loopback;
-    }
-    let [a, b, ..] = ip.octets();
-    !(ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0 // "this network"
-        || (a == 100 && b & 0xc0 == 64) // shared address space, 100.64.0.0/10
-        || (a == 198 && b & 0xfe == 18) // benchmarking, 198.18.0.0/15
-        || a >= 240) // reserved
-}
-
-/// The URL when it is http(s) and, if its host is an IP address, a public one.
-fn checked_url(url: Url, allow_loopback: bool) -> Result<Url, LogoError> {
-    let url = web_url(url.as_str()).ok_or(LogoError::NotPublic)?;
-    let literal = match url.host() {
-        Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        _ => None,
-    };
-    match literal {
-        Some(ip) if !is_public(ip, allow_loopback) => Err(LogoError::NotPublic),
-        _ => Ok(url),
-    }
-}
-
 /// Whether the path names another kind of file than `.png`, `.jpg` or `.jpeg`. A path without an
 /// extension is judged by the content.
 fn has_other_extension(url: &Url) -> bool {
@@ -145,133 +35,26 @@ fn has_other_extension(url: &Url) -> bool {
     }
 }
 
-/// Whether `err` or one of its causes is a refused name.
-fn refused_by_resolver(err: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn Error + 'static)> = Some(err);
-    while let Some(cause) = source {
-        if cause.downcast_ref::<NotPublicHost>().is_some() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
-}
-
 /// Downloads the logo at `raw_url` and checks that it is a PNG or JPEG of at most 500 KB.
 pub async fn fetch(raw_url: &str, allow_loopback: bool) -> Result<Vec<u8>, LogoError> {
-    let mut url = Url::parse(raw_url.trim()).map_err(|_| LogoError::Format)?;
+    let url = Url::parse(raw_url.trim()).map_err(|_| LogoError::Format)?;
     if has_other_extension(&url) {
         return Err(LogoError::Format);
     }
-    let client = reqwest::Client::builder()
-        .dns_resolver(Arc::new(PublicOnly { allow_loopback }))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(FETCH_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .build()
-        .map_err(|err| LogoError::Unreachable(err.to_string()))?;
-    let mut n_redirects = 0;
-    let mut response = loop {
-        url = checked_url(url, allow_loopback)?;
-        let response = client.get(url.clone()).send().await.map_err(|err| {
-            if refused_by_resolver(&err) {
-                LogoError::NotPublic
-            } else {
-                LogoError::Unreachable(crate::error::error_chain(&err))
-            }
-        })?;
-        if !response.status().is_redirection() {
-            break response;
-        }
-        n_redirects += 1;
-        if n_redirects > MAX_REDIRECTS {
-            return Err(LogoError::Unreachable("too many redirects".to_owned()));
-        }
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| LogoError::Unreachable("a redirect without Location".to_owned()))?;
-        url = url
-            .join(location)
-            .map_err(|_| LogoError::Unreachable("a redirect to an invalid URL".to_owned()))?;
-    };
-    if !response.status().is_success() {
-        return Err(LogoError::Unreachable(format!(
-            "the server answered {}",
-            response.status()
-        )));
-    }
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_LOGO_BYTES as u64)
-    {
-        return Err(LogoError::Format);
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    let fetched = outbound::fetch(url, MAX_LOGO_BYTES, allow_loopback)
         .await
-        .map_err(|err| LogoError::Unreachable(crate::error::error_chain(&err)))?
-    {
-        if bytes.len() + chunk.len() > MAX_LOGO_BYTES {
-            return Err(LogoError::Format);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    render::decode_logo(&bytes).map_err(|_| LogoError::Format)?;
-    Ok(bytes)
+        .map_err(|err| match err {
+            FetchError::NotPublic => LogoError::NotPublic,
+            FetchError::TooLarge(_) => LogoError::Format,
+            FetchError::Unreachable(why) => LogoError::Unreachable(why),
+        })?;
+    render::decode_logo(&fetched.bytes).map_err(|_| LogoError::Format)?;
+    Ok(fetched.bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_public_addresses_are_accepted() {
-        fn check(ip: &str, allow_loopback: bool, expected: bool) {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(is_public(ip, allow_loopback), expected, "{ip}");
-        }
-        for public in [
-            "93.184.216.34",
-            "8.8.8.8",
-            "2606:2800:220:1::1",
-            "::ffff:8.8.8.8",
-        ] {
-            check(public, false, true);
-        }
-        for private in [
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "255.255.255.255",
-            "224.0.0.1",
-            "198.18.0.1",
-            "240.0.0.1",
-            "::",
-            "fc00::1",
-            "fd12::1",
-            "fe80::1",
-            "ff02::1",
-            "2002:7f00:1::",
-            "::ffff:10.0.0.1",
-            "::ffff:169.254.169.254",
-            "64:ff9b::a00:1",
-            "2001:db8::1",
-        ] {
-            check(private, false, false);
-            check(private, true, false);
-        }
-        for loopback in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
-            check(loopback, false, false);
-            check(loopback, true, true);
-        }
-    }
 
     #[test]
     fn only_png_and_jpeg_names_or_names_without_extension_are_tried() {
@@ -288,25 +71,5 @@ mod tests {
         check("https://example.com/logo", false);
         check("https://example.com/logo.gif", true);
         check("https://example.com/logo.svg", true);
-    }
-
-    #[tokio::test]
-    async fn loopback_and_private_hosts_are_refused() {
-        for url in [
-            "http://127.0.0.1:9/logo.png",
-            "http://localhost:9/logo.png",
-            "http://[::1]:9/logo.png",
-            "http://169.254.169.254/logo.png",
-            "http://10.0.0.1/logo.png",
-        ] {
-            assert!(
-                matches!(fetch(url, false).await, Err(LogoError::NotPublic)),
-                "{url}"
-            );
-        }
-        assert!(matches!(
-            fetch("ftp://example.com/logo.png", false).await,
-            Err(LogoError::NotPublic)
-        ));
     }
 }

@@ -309,3 +309,64 @@ async fn a_link_password_set_through_the_api_unlocks_it_on_the_embedded_edge() {
     assert_eq!(through.headers()["location"], "https://example.com/vault");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_link_without_a_meta_title_takes_the_destination_s_title_for_its_card() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::builder()
+        .var("FETCH_ALLOW_LOOPBACK", "true")
+        .spawn(&db)
+        .await;
+    let site = test_support::browser::Destination::start().await;
+    let plain = app
+        .create_link(ADMIN_KEY, json!({"url": site.url("/article")}))
+        .await;
+    let plain_id = plain.body["id"].as_i64().unwrap();
+    let titled = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": site.url("/other"), "metatitle": "Mine"}),
+        )
+        .await;
+    let titled_id = titled.body["id"].as_i64().unwrap();
+    let fetched = eventually(Duration::from_secs(5), || async {
+        app.link(ADMIN_KEY, plain_id).await.body["details"]["title"] == "Destination"
+    })
+    .await;
+    assert!(fetched, "{:?}", app.link(ADMIN_KEY, plain_id).await.body);
+    assert_eq!(
+        app.link(ADMIN_KEY, titled_id).await.body["details"]["title"],
+        "Mine",
+        "a title the owner gave is kept"
+    );
+    let short = plain.body["shorturl"].as_str().unwrap().to_owned();
+    let card = eventually(Duration::from_secs(2), || async {
+        let response = app
+            .client
+            .get(&short)
+            .header("user-agent", "Slackbot-LinkExpanding 1.0")
+            .send()
+            .await
+            .unwrap();
+        response.status() == 200
+            && response
+                .text()
+                .await
+                .unwrap()
+                .contains(r#"<meta property="og:title" content="Destination">"#)
+    })
+    .await;
+    assert!(card, "the unfurler's card shows the fetched title");
+    app.stop().await;
+
+    // Without the test-only setting, loopback destinations are never fetched.
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    let refused = app
+        .create_link(ADMIN_KEY, json!({"url": site.url("/private")}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let id = refused.body["id"].as_i64().unwrap();
+    assert_eq!(app.link(ADMIN_KEY, id).await.body["details"]["title"], "");
+    app.stop().await;
+}

@@ -12,6 +12,7 @@ mod embedded;
 mod links;
 mod pixels;
 mod qr;
+mod qr_images;
 mod rotator;
 mod splash;
 mod split;

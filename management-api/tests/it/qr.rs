@@ -636,7 +636,7 @@ async fn logos_are_downloaded_checked_and_drawn_in_the_middle() {
 
     let db = TestDb::sqlite().await;
     let app = TestApp::builder()
-        .var("QR_LOGO_ALLOW_LOOPBACK", "true")
+        .var("FETCH_ALLOW_LOOPBACK", "true")
         .spawn(&db)
         .await;
     for path in ["/logo.png", "/logo", "/hop1"] {

@@ -51,6 +51,11 @@ impl TestRedirector {
         }
     }
 
+    /// The listener's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     async fn visit(&self, alias: &str) -> reqwest::Response {
         self.client
             .get(format!("http://{}/{alias}", self.addr))

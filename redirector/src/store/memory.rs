@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use shared::{DEFAULT_DOMAIN, DomainRecord, LinkRecord};
+use shared::{DEFAULT_DOMAIN, DomainRecord, LinkRecord, QrImage};
 
 /// Records by domain key, then alias: two borrowed `&str` lookups, no key to allocate.
 type Records = HashMap<String, HashMap<String, Arc<LinkRecord>>>;
@@ -17,6 +17,8 @@ pub struct MemoryLinkStore {
     records: Arc<RwLock<Records>>,
     /// Branded-domain records by normalized host.
     domains: Arc<RwLock<HashMap<String, Arc<DomainRecord>>>>,
+    /// QR code images by code alias, served at `/qr/{alias}`.
+    qr_images: Arc<RwLock<HashMap<String, Arc<QrImage>>>>,
 }
 
 impl MemoryLinkStore {
@@ -45,9 +47,13 @@ impl MemoryLinkStore {
         }
     }
 
-    /// Forgets every record (before a full resync).
+    /// Forgets every link record and QR image (before a full resync).
     pub fn clear(&self) {
         self.records
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.qr_images
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
@@ -81,6 +87,30 @@ impl MemoryLinkStore {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(host)
+            .cloned()
+    }
+
+    /// Adds or replaces the images of the QR code `alias`.
+    pub fn put_qr_image(&self, alias: &str, image: QrImage) {
+        self.qr_images
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(alias.to_owned(), Arc::new(image));
+    }
+
+    /// Forgets the images of the QR code `alias`.
+    pub fn remove_qr_image(&self, alias: &str) {
+        self.qr_images
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(alias);
+    }
+
+    pub(crate) fn fetch_qr_image(&self, alias: &str) -> Option<Arc<QrImage>> {
+        self.qr_images
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(alias)
             .cloned()
     }
 }

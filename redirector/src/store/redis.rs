@@ -1,10 +1,11 @@
-//! Link records in Redis, as the management API publishes them under [`Keys::link`].
+//! Link records in Redis, as the management API publishes them under [`Keys::link`], and the
+//! records of branded domains and QR images beside them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use shared::{DEFAULT_DOMAIN, DomainRecord, Keys, LinkRecord};
+use shared::{DEFAULT_DOMAIN, DomainRecord, Keys, LinkRecord, QrImage};
 
 use super::StoreError;
 
@@ -124,6 +125,31 @@ impl RedisLinkStore {
             Ok(record) => Ok(Some(Arc::new(record))),
             Err(err) => {
                 tracing::error!(domain = host, error = %err, "cannot decode the domain record stored in redis");
+                Err(StoreError::Undecodable(err))
+            }
+        }
+    }
+
+    /// The images under [`Keys::qr_image`] for the QR code `alias`.
+    pub(crate) async fn fetch_qr_image(
+        &self,
+        alias: &str,
+    ) -> Result<Option<Arc<QrImage>>, StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.keys.qr_image(alias);
+        let command = redis::cmd("GET").arg(&key).to_owned();
+        let get = command.query_async::<Option<Vec<u8>>>(&mut connection);
+        let bytes = tokio::time::timeout(LOOKUP_TIMEOUT, get)
+            .await
+            .map_err(|_| StoreError::TimedOut)?
+            .map_err(StoreError::Unavailable)?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        match QrImage::decode(&bytes) {
+            Ok(image) => Ok(Some(Arc::new(image))),
+            Err(err) => {
+                tracing::error!(qr.alias = alias, error = %err, "cannot decode the QR image stored in redis");
                 Err(StoreError::Undecodable(err))
             }
         }

@@ -7,6 +7,7 @@ mod invalidation;
 mod outage;
 mod pages;
 mod probes;
+mod qr;
 mod redirects;
 mod shutdown;
 mod slow_clients;
