@@ -2,6 +2,7 @@
 //! redirector, plus the full rebuild of either from SQL.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -390,124 +391,104 @@ async fn resync_qr_images(
     Ok(live_keys)
 }
 
-/// Deletes QR images under the prefix that are not in `live_keys`, checking SQL once more before
-/// each goes, as [`remove_stale_records`] does for links.
+/// Deletes the records whose keys start with `key_start` and are not in `live_keys`, unless
+/// `still_exists` (given the rest of the key) finds them in SQL after all: a row written while
+/// the resync ran keeps its record.
+async fn remove_stale<F, Fut>(
+    conn: &ConnectionManager,
+    key_start: &str,
+    live_keys: &HashSet<String>,
+    still_exists: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let mut conn = conn.clone();
+    let pattern = format!("{}*", escape_glob(key_start));
+    let mut cursor = 0u64;
+    loop {
+        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
+        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
+            let Some(rest) = key.strip_prefix(key_start) else {
+                continue;
+            };
+            if !still_exists(rest.to_owned()).await? {
+                delete_key(&mut conn, &key).await?;
+            }
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes QR images no code has any more (`{prefix}:qr:v1:` followed by the code's alias).
 async fn remove_stale_qr_images(
     db: &DatabaseConnection,
     conn: &ConnectionManager,
     keys: &Keys,
     live_keys: &HashSet<String>,
 ) -> anyhow::Result<()> {
-    let mut conn = conn.clone();
-    // `{prefix}:qr:v1:` followed by the code's alias.
-    let key_start = keys.qr_image("");
-    let pattern = format!("{}*", escape_glob(&key_start));
-    let mut cursor = 0u64;
-    loop {
-        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
-        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
-            let Some(alias) = key.strip_prefix(&key_start) else {
-                continue;
-            };
-            let still_exists = qr::Entity::find()
-                .filter(qr::Column::Alias.eq(alias))
-                .count(db)
-                .await
-                .context("checking a stale QR image")?
-                > 0;
-            if !still_exists {
-                delete_key(&mut conn, &key).await?;
-            }
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
+    remove_stale(conn, &keys.qr_image(""), live_keys, |alias| async move {
+        let n = qr::Entity::find()
+            .filter(qr::Column::Alias.eq(alias))
+            .count(db)
+            .await
+            .context("checking a stale QR image")?;
+        Ok(n > 0)
+    })
+    .await
 }
 
-/// Deletes domain records under the prefix that are not in `live_keys`, checking SQL once more
-/// before each goes, as [`remove_stale_records`] does for links.
+/// Deletes domain records no domain has any more (`{prefix}:domain:v1:` followed by the host).
 async fn remove_stale_domain_records(
     db: &DatabaseConnection,
     conn: &ConnectionManager,
     keys: &Keys,
     live_keys: &HashSet<String>,
 ) -> anyhow::Result<()> {
-    let mut conn = conn.clone();
-    // `{prefix}:domain:v1:` followed by the host.
-    let key_start = keys.domain("");
-    let pattern = format!("{}*", escape_glob(&key_start));
-    let mut cursor = 0u64;
-    loop {
-        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
-        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
-            let Some(host) = key.strip_prefix(&key_start) else {
-                continue;
-            };
-            let still_exists = domain::Entity::find()
-                .filter(domain::Column::Host.eq(host))
-                .count(db)
-                .await
-                .context("checking a stale domain record")?
-                > 0;
-            if !still_exists {
-                delete_key(&mut conn, &key).await?;
-            }
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
+    remove_stale(conn, &keys.domain(""), live_keys, |host| async move {
+        let n = domain::Entity::find()
+            .filter(domain::Column::Host.eq(host))
+            .count(db)
+            .await
+            .context("checking a stale domain record")?;
+        Ok(n > 0)
+    })
+    .await
 }
 
-/// Deletes link records under the prefix that are not in `live_keys`. A key is checked against
-/// SQL once more before it goes, so that a link created while the resync ran survives.
+/// Deletes link records (and campaign rotator and list records) that SQL no longer has:
+/// `{prefix}:link:v1:` followed by `{domain}/{alias}`; domains never contain '/'.
 async fn remove_stale_records(
     db: &DatabaseConnection,
     conn: &ConnectionManager,
     keys: &Keys,
     live_keys: &HashSet<String>,
 ) -> anyhow::Result<()> {
-    let mut conn = conn.clone();
-    // `{prefix}:link:v1:` followed by `{domain}/{alias}`; domains never contain '/'.
     let empty_key = keys.link("", "");
     let key_start = empty_key.strip_suffix('/').unwrap_or(&empty_key);
-    let pattern = format!("{}*", escape_glob(key_start));
-    let mut cursor = 0u64;
-    loop {
-        let (next, found) = scan_page(&mut conn, &pattern, cursor).await?;
-        for key in found.into_iter().filter(|key| !live_keys.contains(key)) {
-            let Some((domain, alias)) = key
-                .strip_prefix(key_start)
-                .and_then(|rest| rest.split_once('/'))
-            else {
-                continue;
-            };
-            let still_exists = if campaigns::is_campaign_key(domain, alias) {
-                campaigns::campaign_record(db, alias)
-                    .await
-                    .context("checking a stale campaign record")?
-                    .is_some()
-            } else {
-                link::Entity::find()
-                    .filter(link::Column::Domain.eq(domain))
-                    .filter(link::Column::Alias.eq(alias))
-                    .count(db)
-                    .await
-                    .context("checking a stale link record")?
-                    > 0
-            };
-            if !still_exists {
-                delete_key(&mut conn, &key).await?;
-            }
+    remove_stale(conn, key_start, live_keys, |rest| async move {
+        let Some((domain, alias)) = rest.split_once('/') else {
+            return Ok(true);
+        };
+        if campaigns::is_campaign_key(domain, alias) {
+            return Ok(campaigns::campaign_record(db, alias)
+                .await
+                .context("checking a stale campaign record")?
+                .is_some());
         }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
+        let n = link::Entity::find()
+            .filter(link::Column::Domain.eq(domain))
+            .filter(link::Column::Alias.eq(alias))
+            .count(db)
+            .await
+            .context("checking a stale link record")?;
+        Ok(n > 0)
+    })
+    .await
 }
 
 /// One `SCAN` step over the keys matching `pattern`: the next cursor (0 at the end) and the keys.
