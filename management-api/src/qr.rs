@@ -1,7 +1,8 @@
 //! QR code rules (REFERENCE §7): create, list, read, update and delete a caller's codes, each
 //! stored with its rendered PNG and SVG.
 //!
-//! A dynamic code (`link`, `whatsapp`, `application`) encodes the short URL of a tracking link
+//! A dynamic code (`link`, `email`, `phone`, `smsonly`, `whatsapp`, `geo`, `crypto`,
+//! `application`) encodes the short URL of a tracking link
 //! it owns, so scans are counted as the link's clicks and the destination can change without
 //! reprinting the code. Tracking links live in `links` like any other, on the default host, and
 //! are hidden from the links API (`qr_codes.link_id` marks them). Every write enqueues the code's

@@ -113,9 +113,17 @@ pub enum Decision<'a> {
 pub const DIRECT_STATUS: u16 = 302;
 
 /// App schemes a destination may use besides http(s): store and intent links that deep links
-/// produce. Never `javascript:`, `data:`, `file:` or `blob:`.
+/// produce, and the addresses dynamic QR codes lead to (mail, phone, SMS, map, wallet). Never
+/// `javascript:`, `data:`, `file:` or `blob:`.
 pub const APP_SCHEMES: &[&str] = &[
     "intent",
+    "mailto",
+    "tel",
+    "sms",
+    "geo",
+    "bitcoin",
+    "ethereum",
+    "bitcoincash",
     "itms-apps",
     "itms-appss",
     "market",

@@ -1,9 +1,11 @@
 //! What each QR type of REFERENCE §7.4 encodes: the `data` value sent for a type becomes either
 //! the text to encode (static) or the destination of a tracking link (dynamic).
 //!
-//! Only destinations the redirect edge may send a visitor to (http(s), see
-//! `shared::is_safe_destination`) can go through a tracking link; the other types encode their
-//! content directly.
+//! A destination the redirect edge may send a visitor to (http(s) or an allowed app scheme such
+//! as `mailto:`, `tel:`, `sms:`, `geo:`, `bitcoin:`; see `shared::is_safe_destination`) goes
+//! through a tracking link, so its scans are counted. Content that is a file rather than an
+//! address (vCard, iCalendar) and content for the phone's own settings (Wi-Fi, `SMSTO:`) is
+//! encoded directly.
 
 mod calendar;
 #[cfg(test)]
@@ -103,7 +105,7 @@ pub enum Payload {
     /// The short URL of a tracking link to `destination`, which sends phones of the devices
     /// listed (`iphone`, `ipad`, `android`) to their own URL instead.
     Tracked {
-        /// An http(s) URL.
+        /// An http(s) URL or an app link the edge allows.
         destination: String,
         /// `(device, url)` pairs, for the link's device targeting.
         devices: Vec<(String, String)>,
@@ -202,14 +204,17 @@ pub fn encode(qr_type: QrType, data: &Value) -> Result<Payload, Invalid> {
         return Err(Invalid::Empty);
     }
     let text = |value: String| Ok(Payload::Static(value));
+    let tracked = |destination: String| {
+        Ok(Payload::Tracked {
+            destination,
+            devices: Vec::new(),
+        })
+    };
     match qr_type {
         QrType::Text => text(plain_text(data)?),
-        QrType::Link => Ok(Payload::Tracked {
-            destination: url(as_text(data)?)?,
-            devices: Vec::new(),
-        }),
-        QrType::Email => text(email(data)?),
-        QrType::Phone => text(format!("tel:{}", phone(&scalar(data)?)?)),
+        QrType::Link => tracked(url(as_text(data)?)?),
+        QrType::Email => tracked(email(data)?),
+        QrType::Phone => tracked(format!("tel:{}", phone(&scalar(data)?)?)),
         QrType::Sms => {
             let (phone, message) = phone_and_message(data, "message")?;
             text(format!("SMSTO:{phone}:{message}"))
@@ -218,7 +223,7 @@ pub fn encode(qr_type: QrType, data: &Value) -> Result<Payload, Invalid> {
         QrType::Vcard | QrType::StaticVcard => text(vcard::encode(object(data)?)?),
         QrType::SmsOnly => {
             let (phone, message) = phone_and_message(data, "message")?;
-            text(match message.as_str() {
+            tracked(match message.as_str() {
                 "" => format!("sms:{phone}"),
                 body => format!("sms:{phone}?body={}", percent_encode(body)),
             })
@@ -233,13 +238,10 @@ pub fn encode(qr_type: QrType, data: &Value) -> Result<Payload, Invalid> {
                 destination.push_str("&text=");
                 destination.push_str(&percent_encode(&message));
             }
-            Ok(Payload::Tracked {
-                destination,
-                devices: Vec::new(),
-            })
+            tracked(destination)
         }
-        QrType::Geo => text(geo(object(data)?)?),
-        QrType::Crypto => text(crypto(object(data)?)?),
+        QrType::Geo => tracked(geo(object(data)?)?),
+        QrType::Crypto => tracked(crypto(object(data)?)?),
         QrType::Event => text(calendar::encode(object(data)?)?),
         QrType::Application => application(object(data)?),
     }

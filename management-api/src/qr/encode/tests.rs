@@ -2,13 +2,59 @@ use serde_json::{Value, json};
 
 use super::*;
 
+/// The encoded text of a static code, or the destination of a tracked one without device rules.
 fn check(qr_type: &str, data: Value, expected: &str) {
     let qr_type = QrType::parse(qr_type).expect("a known type");
-    assert_eq!(
-        encode(qr_type, &data),
-        Ok(Payload::Static(expected.to_owned())),
-        "{data}"
-    );
+    let content = match encode(qr_type, &data) {
+        Ok(Payload::Static(content)) => content,
+        Ok(Payload::Tracked {
+            destination,
+            devices,
+        }) if devices.is_empty() => destination,
+        other => panic!("{data}: {other:?}"),
+    };
+    assert_eq!(content, expected, "{data}");
+}
+
+#[test]
+fn addresses_are_tracked_and_files_and_settings_are_encoded_directly() {
+    let is_tracked = |qr_type: &str, data: Value| {
+        let qr_type = QrType::parse(qr_type).expect("a known type");
+        matches!(encode(qr_type, &data), Ok(Payload::Tracked { .. }))
+    };
+    for (qr_type, data) in [
+        ("link", json!("https://example.com/")),
+        ("email", json!("ann@example.com")),
+        ("phone", json!("+15551234")),
+        ("smsonly", json!({"phone": "5551234"})),
+        ("whatsapp", json!({"phone": "+15551234", "body": "Hi"})),
+        ("geo", json!({"lat": 1, "long": 2})),
+        ("crypto", json!({"currency": "eth", "wallet": "0xabc123"})),
+    ] {
+        assert!(is_tracked(qr_type, data.clone()), "{qr_type} {data}");
+        let Ok(Payload::Tracked { destination, .. }) =
+            encode(QrType::parse(qr_type).unwrap(), &data)
+        else {
+            unreachable!()
+        };
+        assert!(
+            shared::is_safe_destination(&destination),
+            "the edge redirects to {destination}"
+        );
+    }
+    for (qr_type, data) in [
+        ("text", json!("hi")),
+        ("sms", json!({"phone": "5551234"})),
+        ("wifi", json!({"ssid": "Cafe"})),
+        ("vcard", json!({"fname": "Ann"})),
+        ("staticvcard", json!({"fname": "Ann"})),
+        (
+            "event",
+            json!({"title": "Launch", "start": "2025-04-10 12:00:00"}),
+        ),
+    ] {
+        assert!(!is_tracked(qr_type, data.clone()), "{qr_type} {data}");
+    }
 }
 
 fn tracked(qr_type: &str, data: Value, destination: &str, devices: &[(&str, &str)]) {
