@@ -375,16 +375,18 @@ impl Endpoint for RedirectEndpoint {
             .as_socket_addr()
             .map(|addr| addr.ip().to_canonical());
         let form = if req.method() == poem::http::Method::POST {
-            match req
-                .take_body()
-                .into_bytes_limit(redirector::MAX_FORM_BYTES)
-                .await
-            {
-                Ok(bytes) => bytes,
-                Err(_) => {
+            let read = req.take_body().into_bytes_limit(redirector::MAX_FORM_BYTES);
+            match tokio::time::timeout(redirector::FORM_READ_TIMEOUT, read).await {
+                Ok(Ok(bytes)) => bytes,
+                Ok(Err(_)) => {
                     return Ok(Response::builder()
                         .status(StatusCode::PAYLOAD_TOO_LARGE)
                         .body("form too large\n"));
+                }
+                Err(_) => {
+                    return Ok(Response::builder()
+                        .status(StatusCode::REQUEST_TIMEOUT)
+                        .body("form sent too slowly\n"));
                 }
             }
         } else {

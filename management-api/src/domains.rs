@@ -250,15 +250,16 @@ pub async fn update(
     Ok(())
 }
 
-/// Deletes the caller's domain and every link on it, in one transaction, with the outbox rows
+/// Deletes the caller's domain and every link of theirs on it, in one transaction, with the outbox rows
 /// that remove their records from the edge. Returns the number of links deleted.
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<u64, ApiError> {
     let current = owned(&state.db, user_id, id).await?;
     let txn = state.db.begin().await?;
-    // Links reach a host only through its owner (or a system domain, which is never a row
-    // here), so every link on the host is the owner's; none may outlive it.
+    // Links reach a host through its owner, or through a system domain it once was: only the
+    // owner's go with it; other users' links are not theirs to delete.
     let links = link::Entity::find()
         .filter(link::Column::Domain.eq(&current.host))
+        .filter(link::Column::UserId.eq(user_id))
         .all(&txn)
         .await?;
     for model in &links {

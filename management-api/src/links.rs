@@ -266,7 +266,8 @@ pub async fn create(
         };
         match insert_link(state, template.clone(), &alias, channel_id).await {
             Ok(model) => {
-                if model.meta_title.is_empty() {
+                // A protected link's card must not tell what is behind the password.
+                if model.meta_title.is_empty() && model.password_hash.is_none() {
                     tokio::spawn(title::fill(
                         state.db.clone(),
                         state.publisher.clone(),

@@ -19,7 +19,7 @@ use crate::links::validate::web_url;
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 3;
 
-/// The whole download, redirects included, must finish within this.
+/// The whole download, redirects and body included, must finish within this.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connecting to one address must finish within this.
@@ -156,6 +156,17 @@ fn refused_by_resolver(err: &reqwest::Error) -> bool {
 /// Downloads `url`, following at most [`MAX_REDIRECTS`] redirects to public addresses, and reads
 /// at most `max_bytes` of the body. `allow_loopback` lets tests serve from 127.0.0.1.
 pub async fn fetch(
+    url: Url,
+    max_bytes: usize,
+    allow_loopback: bool,
+) -> Result<Fetched, FetchError> {
+    // One budget for the whole download: redirects and a slow body included.
+    tokio::time::timeout(FETCH_TIMEOUT, fetch_within(url, max_bytes, allow_loopback))
+        .await
+        .map_err(|_| FetchError::Unreachable("the download took too long".to_owned()))?
+}
+
+async fn fetch_within(
     url: Url,
     max_bytes: usize,
     allow_loopback: bool,

@@ -12,8 +12,21 @@ use shared::config::{ConfigError, Source};
 
 use crate::geoip::{self, GeoIp};
 
+/// The de facto header of proxies and load balancers.
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
 /// Shortest unlock secret accepted: 32 bytes, the HMAC-SHA256 key size.
 pub const MIN_UNLOCK_SECRET_LEN: usize = 32;
+
+/// The header that carries the chain of client addresses through trusted proxies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
 
 /// Settings that shape the facts of a request, read by the standalone redirector and by the
 /// management API when it embeds one.
@@ -24,6 +37,10 @@ pub struct EdgeConfig {
     /// `TRUSTED_PROXIES`: addresses or CIDR ranges whose `X-Forwarded-For` / `Forwarded`
     /// headers are believed. Empty: the socket peer is the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// `FORWARDED_HEADER`: which header the trusted proxies write the client chain into,
+    /// `x-forwarded-for` (the default: nginx, load balancers, CDNs) or `forwarded` (RFC 7239).
+    /// Only that one is read: proxies pass the other through as the client sent it.
+    pub forwarded_header: ForwardedHeader,
     /// `COUNTRY_HEADER`: a header set by a CDN with the client's country (`CF-IPCountry`),
     /// believed only from trusted proxies.
     pub country_header: Option<HeaderName>,
@@ -66,6 +83,20 @@ impl EdgeConfig {
             ),
             _ => None,
         };
+        let forwarded_header = match source
+            .get("FORWARDED_HEADER")
+            .map(|name| name.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("" | "x-forwarded-for") => ForwardedHeader::XForwardedFor,
+            Some("forwarded") => ForwardedHeader::Forwarded,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "FORWARDED_HEADER",
+                    "must be x-forwarded-for or forwarded",
+                ));
+            }
+        };
         let unlock_secret = source.get("LINK_UNLOCK_SECRET");
         if unlock_secret
             .as_ref()
@@ -79,6 +110,7 @@ impl EdgeConfig {
         Ok(EdgeConfig {
             geoip_database,
             trusted_proxies,
+            forwarded_header,
             country_header,
             unlock_secret,
         })
@@ -90,6 +122,7 @@ impl EdgeConfig {
 pub struct Edge {
     geoip: Option<Arc<GeoIp>>,
     trusted_proxies: Vec<IpNet>,
+    forwarded_header: ForwardedHeader,
     country_header: Option<HeaderName>,
     unlock_key: Arc<[u8]>,
 }
@@ -99,6 +132,7 @@ impl Default for Edge {
         Edge {
             geoip: None,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
             country_header: None,
             unlock_key: random_key(),
         }
@@ -134,6 +168,7 @@ impl Edge {
         Ok(Edge {
             geoip,
             trusted_proxies: config.trusted_proxies.clone(),
+            forwarded_header: config.forwarded_header,
             country_header: config.country_header.clone(),
             unlock_key,
         })
@@ -158,29 +193,28 @@ impl Edge {
         if self.trusted_proxies.is_empty() || !self.trusts(peer) {
             return Some(peer);
         }
-        let forwarded = headers
-            .get_all(http::header::FORWARDED)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(forwarded_for)
-            .collect::<Vec<_>>();
-        let chain: Vec<IpAddr> = if forwarded.is_empty() {
+        let values = |name| {
             headers
-                .get_all("x-forwarded-for")
+                .get_all(name)
                 .iter()
                 .filter_map(|value| value.to_str().ok())
                 .flat_map(|value| value.split(','))
-                .filter_map(|item| parse_ip(item.trim()))
-                .collect()
-        } else {
-            forwarded
         };
+        let chain: Vec<IpAddr> = match self.forwarded_header {
+            ForwardedHeader::XForwardedFor => values(X_FORWARDED_FOR)
+                .filter_map(|item| parse_ip(item.trim()))
+                .collect(),
+            ForwardedHeader::Forwarded => values(http::header::FORWARDED.as_str())
+                .filter_map(forwarded_for)
+                .collect(),
+        };
+        // The right-most address that is not a trusted proxy; when every hop is trusted, the
+        // request came from inside and the peer stands for it (left-most entries are whatever
+        // the client wrote).
         chain
             .iter()
             .rev()
             .find(|ip| !self.trusts(**ip))
-            .or(chain.first())
             .copied()
             .or(Some(peer))
     }
@@ -256,8 +290,15 @@ mod tests {
     use super::*;
 
     fn edge(proxies: &str, country_header: Option<&str>) -> Edge {
+        edge_reading(proxies, country_header, None)
+    }
+
+    fn edge_reading(proxies: &str, country_header: Option<&str>, forwarded: Option<&str>) -> Edge {
         let mut vars = HashMap::new();
         vars.insert("TRUSTED_PROXIES".to_owned(), proxies.to_owned());
+        if let Some(header) = forwarded {
+            vars.insert("FORWARDED_HEADER".to_owned(), header.to_owned());
+        }
         if let Some(name) = country_header {
             vars.insert("COUNTRY_HEADER".to_owned(), name.to_owned());
         }
@@ -298,12 +339,23 @@ mod tests {
         )]);
         assert_eq!(
             edge.client_ip(ip("10.0.0.1"), &forwarded),
-            ip("2001:db8::1")
+            ip("10.0.0.1"),
+            "a Forwarded header the client wrote is not read when proxies use X-Forwarded-For"
         );
+        let rfc = edge_reading("10.0.0.0/8", None, Some("forwarded"));
+        assert_eq!(rfc.client_ip(ip("10.0.0.1"), &forwarded), ip("2001:db8::1"));
         let with_port = headers(&[("forwarded", "for=203.0.113.8:5050")]);
+        assert_eq!(rfc.client_ip(ip("10.0.0.1"), &with_port), ip("203.0.113.8"));
         assert_eq!(
-            edge.client_ip(ip("10.0.0.1"), &with_port),
-            ip("203.0.113.8")
+            rfc.client_ip(ip("10.0.0.1"), &xff),
+            ip("10.0.0.1"),
+            "nor is X-Forwarded-For when proxies use Forwarded"
+        );
+        let all_trusted = headers(&[("x-forwarded-for", "10.9.9.9, 10.1.1.1")]);
+        assert_eq!(
+            edge.client_ip(ip("10.0.0.1"), &all_trusted),
+            ip("10.0.0.1"),
+            "when every hop is trusted the peer stands for the client"
         );
         assert_eq!(
             edge.client_ip(ip("10.0.0.1"), &HeaderMap::new()),
@@ -348,6 +400,7 @@ mod tests {
         };
         check("TRUSTED_PROXIES", "10.0.0.0/8, nope");
         check("COUNTRY_HEADER", "bad header");
+        check("FORWARDED_HEADER", "x-real-ip");
         check("LINK_UNLOCK_SECRET", "short");
         let vars: HashMap<String, String> =
             [("GEOIP_DATABASE".to_owned(), "/nonexistent.mmdb".to_owned())].into();

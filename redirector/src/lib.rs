@@ -23,7 +23,7 @@ mod unlock;
 
 pub use config::{CacheConfig, Config};
 pub use edge::{Edge, EdgeConfig};
-pub use redirector::{MAX_FORM_BYTES, Redirector, Visit};
+pub use redirector::{FORM_READ_TIMEOUT, MAX_FORM_BYTES, Redirector, Visit};
 pub use server::Server;
 pub use store::{MemoryLinkStore, RedisLinkStore, Store, StoreError};
 

@@ -30,12 +30,24 @@ use crate::unlock::{self, AttemptLimiter};
 /// Every click is counted, so neither the browser nor a proxy may answer a repeat visit itself.
 const REDIRECT_CACHE_CONTROL: &str = "private, no-store";
 
+/// Longest `Host` looked up: a 253-byte name, a colon and a port.
+const MAX_HOST_BYTES: usize = 260;
+/// Longest path looked up; aliases, rotator and list paths are far shorter.
+const MAX_ALIAS_BYTES: usize = 512;
+
+/// Password checks (argon2, about 19 MiB each) running at once per process.
+const MAX_CONCURRENT_VERIFICATIONS: usize = 4;
+
 /// Branded hosts remembered at once; far more than any deployment serves.
 const DOMAIN_CACHE_CAPACITY: u64 = 10_000;
 
 /// Bytes of QR code images held at once: thousands of typical codes (a few KiB of PNG and SVG
 /// each), a small share of the edge's memory.
 const QR_IMAGE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// How long a client may take to send the password form's body; a person's browser sends it at
+/// once, so a slow trickle is someone holding connections open.
+pub const FORM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The largest password form body read; a password field needs far less.
 pub const MAX_FORM_BYTES: usize = 4 * 1024;
@@ -50,6 +62,8 @@ pub struct Redirector {
     edge: Edge,
     /// Wrong passwords per client address.
     attempts: AttemptLimiter,
+    /// Password checks running at once.
+    verifications: tokio::sync::Semaphore,
     /// Branded-domain records by normalized host (`None`: the host has none), read only for
     /// bare-host requests and unknown aliases.
     domains: Cache<String, Option<Arc<DomainRecord>>>,
@@ -96,6 +110,7 @@ impl Redirector {
             store,
             edge: Edge::default(),
             attempts: AttemptLimiter::new(),
+            verifications: tokio::sync::Semaphore::new(MAX_CONCURRENT_VERIFICATIONS),
             domains: Cache::builder()
                 .max_capacity(DOMAIN_CACHE_CAPACITY)
                 .time_to_live(cache.ttl)
@@ -216,6 +231,11 @@ impl Redirector {
             .and_then(|value| value.to_str().ok())
             .or_else(|| uri.authority().map(|authority| authority.as_str()))
             .unwrap_or_default();
+        // Longer than any host name or alias: answered without a lookup, so that junk keys
+        // never fill the caches.
+        if host.len() > MAX_HOST_BYTES || alias.len() > MAX_ALIAS_BYTES {
+            return pages::not_found();
+        }
         if let Some(route) = qr::route(&alias) {
             if is_post {
                 return pages::method_not_allowed();
@@ -264,7 +284,8 @@ impl Redirector {
         if is_post {
             return match link.as_deref() {
                 Some(link) if link.password.is_some() => {
-                    self.unlock(link, uri, form, client, now_s).await
+                    let secure = self.edge.forwarded_https(peer, headers);
+                    self.unlock(link, uri, form, client, now_s, secure).await
                 }
                 _ => pages::method_not_allowed(),
             };
@@ -485,8 +506,9 @@ impl Redirector {
         form: &[u8],
         client: Option<IpAddr>,
         now_s: i64,
+        secure: bool,
     ) -> Reply {
-        if self.attempts.is_blocked(client).await {
+        if !self.attempts.try_take(client).await {
             return render::password(
                 Some("Too many wrong passwords. Please try again in a few minutes."),
                 StatusCode::TOO_MANY_REQUESTS,
@@ -498,19 +520,23 @@ impl Redirector {
             .map(|(_, value)| value.into_owned())
             .unwrap_or_default();
         let hash = link.password.clone().unwrap_or_default();
-        let matches = !submitted.is_empty()
-            && tokio::task::spawn_blocking(move || verify_password(&submitted, &hash))
+        let matches = !submitted.is_empty() && {
+            // Each check holds about 19 MiB for a few tens of milliseconds: a handful at a
+            // time, so a flood of guesses queues instead of exhausting memory.
+            let _permit = self.verifications.acquire().await;
+            tokio::task::spawn_blocking(move || verify_password(&submitted, &hash))
                 .await
-                .unwrap_or(false);
+                .unwrap_or(false)
+        };
         if !matches {
-            self.attempts.record_failure(client).await;
             return render::password(
                 Some("Wrong password. Please try again."),
                 StatusCode::FORBIDDEN,
                 "",
             );
         }
-        let cookie = unlock::cookie(self.edge.unlock_key(), link, now_s);
+        self.attempts.give_back(client).await;
+        let cookie = unlock::cookie(self.edge.unlock_key(), link, now_s, secure);
         let back = uri
             .path_and_query()
             .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());

@@ -115,8 +115,7 @@ pub(crate) fn preview(link: &LinkRecord, short_url: &str) -> Reply {
         pixels: &PixelMarkup::default(),
         nonce: "",
     };
-    let csp =
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; base-uri 'none'";
+    let csp = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; base-uri 'none'; frame-ancestors 'none'";
     html(StatusCode::OK, page.render(), csp, "public, max-age=300")
 }
 
@@ -151,7 +150,7 @@ pub(crate) fn list(list: &CampaignList, host: &str) -> Reply {
         pixels: &PixelMarkup::default(),
         nonce: "",
     };
-    let csp = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+    let csp = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     html(StatusCode::OK, page.render(), csp, "public, max-age=60")
 }
 
@@ -255,7 +254,7 @@ fn overlay_style(overlay: &OverlayPage) -> String {
 fn interstitial_csp(pixels: &PixelMarkup, nonce: &str, framed: bool) -> String {
     let origins = pixels.origins.iter().copied().collect::<Vec<_>>().join(" ");
     let mut csp = String::from(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     );
     if !nonce.is_empty() {
         csp.push_str(&format!(

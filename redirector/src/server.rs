@@ -27,7 +27,7 @@ use crate::edge::Edge;
 use crate::invalidation::InvalidationSubscriber;
 use crate::pages::{self, Reply};
 use crate::store::{RedisLinkStore, Store, lazy_connection};
-use crate::{MAX_FORM_BYTES, Redirector, Visit};
+use crate::{FORM_READ_TIMEOUT, MAX_FORM_BYTES, Redirector, Visit};
 
 /// `/readyz` answers 503 when Redis takes longer than this to answer a `PING`.
 const READY_PING_TIMEOUT: Duration = Duration::from_millis(500);
@@ -199,9 +199,16 @@ impl App {
             _ => {
                 let (parts, body) = request.into_parts();
                 let form = if parts.method == http::Method::POST {
-                    match Limited::new(body, MAX_FORM_BYTES).collect().await {
-                        Ok(collected) => collected.to_bytes(),
+                    let read = Limited::new(body, MAX_FORM_BYTES).collect();
+                    match tokio::time::timeout(FORM_READ_TIMEOUT, read).await {
+                        Ok(Ok(collected)) => collected.to_bytes(),
                         Err(_) => {
+                            return pages::text(
+                                StatusCode::REQUEST_TIMEOUT,
+                                "form sent too slowly\n",
+                            );
+                        }
+                        Ok(Err(_)) => {
                             return pages::text(StatusCode::PAYLOAD_TOO_LARGE, "form too large\n");
                         }
                     }

@@ -47,14 +47,17 @@ fn signature(key: &[u8], link: &LinkRecord, expires_s: i64) -> HmacSha256 {
 
 /// The `Set-Cookie` value that unlocks `link` for [`UNLOCK_TTL_SECS`] from `now_s`, on its path
 /// only.
-pub(crate) fn cookie(key: &[u8], link: &LinkRecord, now_s: i64) -> String {
+/// `secure` adds the `Secure` attribute: the visitor came over HTTPS, so the cookie never
+/// travels over plain HTTP.
+pub(crate) fn cookie(key: &[u8], link: &LinkRecord, now_s: i64, secure: bool) -> String {
     let expires_s = now_s + UNLOCK_TTL_SECS;
     let tag = hex::encode(signature(key, link, expires_s).finalize().into_bytes());
     let path: String = form_urlencoded::byte_serialize(link.alias.as_bytes())
         .collect::<String>()
         .replace("%2F", "/");
+    let secure = if secure { "; Secure" } else { "" };
     format!(
-        "{}={expires_s}.{tag}; Path=/{path}; Max-Age={UNLOCK_TTL_SECS}; HttpOnly; SameSite=Lax",
+        "{}={expires_s}.{tag}; Path=/{path}; Max-Age={UNLOCK_TTL_SECS}; HttpOnly; SameSite=Lax{secure}",
         cookie_name(link.id)
     )
 }
@@ -95,22 +98,42 @@ impl AttemptLimiter {
         }
     }
 
-    /// Whether `ip` has used up its attempts.
-    pub(crate) async fn is_blocked(&self, ip: Option<IpAddr>) -> bool {
-        let Some(ip) = ip else { return false };
-        self.failures
-            .get(&ip)
-            .await
-            .is_some_and(|count| count.load(Ordering::Relaxed) >= MAX_FAILED_ATTEMPTS)
+    /// Takes one attempt for `ip`, or answers `false` when its attempts are used up. An attempt
+    /// is taken before the password is checked, so concurrent guesses cannot all pass a check
+    /// made before any of them failed; [`AttemptLimiter::give_back`] returns it on success.
+    pub(crate) async fn try_take(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip else { return true };
+        let count = self
+            .failures
+            .get_with(attempt_key(ip), async { Arc::new(AtomicU32::new(0)) })
+            .await;
+        let taken = count.fetch_add(1, Ordering::AcqRel);
+        if taken >= MAX_FAILED_ATTEMPTS {
+            count.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
     }
 
-    /// Counts one wrong password from `ip`.
-    pub(crate) async fn record_failure(&self, ip: Option<IpAddr>) {
+    /// Returns the attempt of a right password: only wrong ones count.
+    pub(crate) async fn give_back(&self, ip: Option<IpAddr>) {
         let Some(ip) = ip else { return };
-        self.failures
-            .get_with(ip, async { Arc::new(AtomicU32::new(0)) })
-            .await
-            .fetch_add(1, Ordering::Relaxed);
+        if let Some(count) = self.failures.get(&attempt_key(ip)).await {
+            let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        }
+    }
+}
+
+/// The bucket of an address: IPv4 addresses one by one, IPv6 by /64, the block one subscriber
+/// gets (counting single IPv6 addresses would hand each visitor 2^64 buckets).
+fn attempt_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+        v4 => v4,
     }
 }
 
@@ -141,7 +164,9 @@ mod tests {
     fn a_signed_cookie_unlocks_its_link_until_it_expires() {
         let key = b"0123456789abcdef0123456789abcdef";
         let record = link("$argon2id$one");
-        let set = cookie(key, &record, 1_000);
+        let set = cookie(key, &record, 1_000, false);
+        assert!(!set.contains("Secure"), "{set}");
+        assert!(cookie(key, &record, 1_000, true).ends_with("; Secure"));
         assert!(set.contains("Path=/secret;"), "{set}");
         assert!(set.contains("HttpOnly"), "{set}");
         let sent = request_with(&format!("other=1; {}", value_of(&set)));
@@ -184,14 +209,28 @@ mod tests {
         let limiter = AttemptLimiter::new();
         let ip = Some("203.0.113.4".parse().unwrap());
         for _ in 0..MAX_FAILED_ATTEMPTS {
-            assert!(!limiter.is_blocked(ip).await);
-            limiter.record_failure(ip).await;
+            assert!(limiter.try_take(ip).await);
         }
-        assert!(limiter.is_blocked(ip).await);
+        assert!(!limiter.try_take(ip).await);
+        assert!(limiter.try_take(Some("203.0.113.5".parse().unwrap())).await);
+        limiter.give_back(ip).await;
         assert!(
-            !limiter
-                .is_blocked(Some("203.0.113.5".parse().unwrap()))
-                .await
+            limiter.try_take(ip).await,
+            "a right password returns its attempt"
         );
+        assert!(!limiter.try_take(ip).await);
+    }
+
+    #[tokio::test]
+    async fn ipv6_addresses_share_the_attempts_of_their_64() {
+        let limiter = AttemptLimiter::new();
+        for n in 0..MAX_FAILED_ATTEMPTS {
+            let ip = format!("2001:db8:1:2::{:x}", n + 1).parse().unwrap();
+            assert!(limiter.try_take(Some(ip)).await);
+        }
+        let same_64 = Some("2001:db8:1:2:ffff::1".parse().unwrap());
+        assert!(!limiter.try_take(same_64).await);
+        let other_64 = Some("2001:db8:1:3::1".parse().unwrap());
+        assert!(limiter.try_take(other_64).await);
     }
 }

@@ -75,8 +75,9 @@ async fn store(
     let Some(current) = link::Entity::find_by_id(link_id).one(&txn).await? else {
         return Ok(());
     };
-    // The owner may have set a title or changed the destination meanwhile: theirs wins.
-    if current.url != url || !current.meta_title.is_empty() {
+    // The owner may have set a title, a password or another destination meanwhile: theirs wins,
+    // and a protected link's card never shows what is behind the password.
+    if current.url != url || !current.meta_title.is_empty() || current.password_hash.is_some() {
         return Ok(());
     }
     let (domain, alias) = (current.domain.clone(), current.alias.clone());

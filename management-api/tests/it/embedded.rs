@@ -357,6 +357,19 @@ async fn a_link_without_a_meta_title_takes_the_destination_s_title_for_its_card(
     })
     .await;
     assert!(card, "the unfurler's card shows the fetched title");
+    let protected = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": site.url("/behind-a-password"), "password": "pw"}),
+        )
+        .await;
+    let protected_id = protected.body["id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app.link(ADMIN_KEY, protected_id).await.body["details"]["title"],
+        "",
+        "a protected link's card must not tell what is behind the password"
+    );
     app.stop().await;
 
     // Without the test-only setting, loopback destinations are never fetched.

@@ -45,3 +45,32 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     edge.stop().await;
 }
+
+#[tokio::test]
+async fn a_password_form_body_that_never_arrives_is_answered_408() {
+    let Some(redis) = TestRedis::new().await else {
+        return;
+    };
+    let mut locked = crate::support::link("slowvault", "https://secret.example/");
+    locked.password = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into());
+    redis.put_link(&locked).await;
+    let edge = crate::support::spawn_redirector(redis.url(), redis.prefix()).await;
+
+    let mut slow = TcpStream::connect(edge.addr).await.unwrap();
+    slow.write_all(
+        b"POST /slowvault HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\npass",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut answer = vec![0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut answer)).await;
+    let n = read.expect("an answer, not a hang").unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() >= redirector::FORM_READ_TIMEOUT - Duration::from_millis(100),
+        "after the form timeout, not before"
+    );
+    edge.stop().await;
+}
