@@ -10,11 +10,23 @@ use sea_orm::{
 };
 
 use crate::auth::check_plan_count;
-use crate::entity::{channel, channel_item, link, user};
+use crate::entity::{channel, channel_item, link, qr, user};
 use crate::error::{ApiError, is_unique_violation};
 
 /// The item type of links in `channel_items`.
 pub const LINK_ITEM: &str = "links";
+
+/// The item type of QR codes in `channel_items`.
+pub const QR_ITEM: &str = "qr";
+
+/// One item of a channel, in the order it was added.
+#[derive(Debug, Clone)]
+pub enum ChannelEntry {
+    /// A short link.
+    Link(link::Model),
+    /// A QR code.
+    Qr(qr::Model),
+}
 
 /// Shortest channel name the reference accepts.
 const MIN_NAME_LEN: usize = 2;
@@ -176,30 +188,56 @@ pub async fn list(
     ))
 }
 
-/// One page of the links in the caller's channel `id`, most recently added first, and the total.
-pub async fn links_in(
+/// One page of the items (links and QR codes) in the caller's channel `id`, most recently added
+/// first, and the total.
+pub async fn items_in(
     db: &DatabaseConnection,
     user_id: i64,
     id: i64,
     per_page: u64,
     page: u64,
-) -> Result<(u64, Vec<link::Model>), ApiError> {
+) -> Result<(u64, Vec<ChannelEntry>), ApiError> {
     let channel = owned(db, user_id, id).await?;
     let paginator = channel_item::Entity::find()
         .filter(channel_item::Column::ChannelId.eq(channel.id))
-        .filter(channel_item::Column::ItemType.eq(LINK_ITEM))
+        .filter(channel_item::Column::ItemType.is_in([LINK_ITEM, QR_ITEM]))
         .order_by_desc(channel_item::Column::Id)
         .paginate(db, per_page);
     let total = paginator.num_items().await?;
     let items = paginator.fetch_page(page - 1).await?;
-    let ids: Vec<i64> = items.iter().map(|item| item.item_id).collect();
-    let mut links = link::Entity::find()
+    let ids_of = |kind: &str| -> Vec<i64> {
+        items
+            .iter()
+            .filter(|item| item.item_type == kind)
+            .map(|item| item.item_id)
+            .collect()
+    };
+    let links = link::Entity::find()
         .filter(link::Column::UserId.eq(user_id))
-        .filter(link::Column::Id.is_in(ids.iter().copied()))
+        .filter(link::Column::Id.is_in(ids_of(LINK_ITEM)))
         .all(db)
         .await?;
-    links.sort_by_key(|model| ids.iter().position(|id| *id == model.id));
-    Ok((total, links))
+    let codes = qr::Entity::find()
+        .filter(qr::Column::UserId.eq(user_id))
+        .filter(qr::Column::Id.is_in(ids_of(QR_ITEM)))
+        .all(db)
+        .await?;
+    let entries = items
+        .iter()
+        .filter_map(|item| match item.item_type.as_str() {
+            LINK_ITEM => links
+                .iter()
+                .find(|model| model.id == item.item_id)
+                .cloned()
+                .map(ChannelEntry::Link),
+            _ => codes
+                .iter()
+                .find(|model| model.id == item.item_id)
+                .cloned()
+                .map(ChannelEntry::Qr),
+        })
+        .collect();
+    Ok((total, entries))
 }
 
 /// Applies `changes` to the caller's channel; names and descriptions of 2 characters or fewer
@@ -285,12 +323,27 @@ pub async fn assign(
     item_id: Option<i64>,
 ) -> Result<(), ApiError> {
     let channel = owned(db, user_id, channel_id).await?;
+    let already_there = |AssignError::AlreadyThere| {
+        ApiError::conflict(
+            "already_in_channel",
+            "This item is already added to the selected channel.",
+        )
+    };
     match item_type {
         "qr" => {
-            return Err(ApiError::not_found(
-                "qr_not_found",
-                "QR Code does not exist. Please try again.",
-            ));
+            let qr_missing =
+                || ApiError::not_found("qr_not_found", "QR Code does not exist. Please try again.");
+            let code = match item_id {
+                Some(id) => qr::Entity::find_by_id(id)
+                    .filter(qr::Column::UserId.eq(user_id))
+                    .one(db)
+                    .await?
+                    .ok_or_else(qr_missing)?,
+                None => return Err(qr_missing()),
+            };
+            return add_item(db, channel.id, QR_ITEM, code.id)
+                .await?
+                .map_err(already_there);
         }
         "bio" => {
             return Err(ApiError::not_found(
@@ -303,19 +356,16 @@ pub async fn assign(
     let link_missing =
         || ApiError::not_found("link_not_found", "Link does not exist. Please try again.");
     let item_id = item_id.ok_or_else(link_missing)?;
+    // A QR code's tracking link is the code's, not an item of its own.
     let owned_link = link::Entity::find_by_id(item_id)
         .filter(link::Column::UserId.eq(user_id))
+        .filter(crate::qr::not_a_tracking_link())
         .one(db)
         .await?
         .ok_or_else(link_missing)?;
     add_item(db, channel.id, LINK_ITEM, owned_link.id)
         .await?
-        .map_err(|AssignError::AlreadyThere| {
-            ApiError::conflict(
-                "already_in_channel",
-                "This item is already added to the selected channel.",
-            )
-        })
+        .map_err(already_there)
 }
 
 /// The ids of the channels each of `link_ids` is in, in the order of `link_ids`.
@@ -339,6 +389,16 @@ pub async fn channels_of_links(
                 .collect()
         })
         .collect())
+}
+
+/// Removes every channel membership of a QR code that is being deleted.
+pub async fn forget_qr(conn: &impl ConnectionTrait, qr_id: i64) -> Result<(), DbErr> {
+    channel_item::Entity::delete_many()
+        .filter(channel_item::Column::ItemType.eq(QR_ITEM))
+        .filter(channel_item::Column::ItemId.eq(qr_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Removes every channel membership of a link that is being deleted.

@@ -456,6 +456,7 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), ApiEr
     let current = owned(&state.db, user_id, id).await?;
     let txn = state.db.begin().await?;
     qr::Entity::delete_by_id(current.id).exec(&txn).await?;
+    channels::forget_qr(&txn, current.id).await?;
     qr_images::enqueue_qr_image(&txn, &current.alias).await?;
     let tracking = match current.link_id {
         Some(link_id) => link::Entity::find_by_id(link_id).one(&txn).await?,

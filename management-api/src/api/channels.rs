@@ -13,7 +13,7 @@ use super::{ApiKeyAuth, ApiTags, MessageResponse, parse_id};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::channels::{self, ChannelChanges};
-use crate::entity::{channel, link};
+use crate::entity::channel;
 use crate::error::ApiError;
 
 /// The channel operations.
@@ -162,19 +162,34 @@ fn channel_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 impl ChannelsApi {
-    fn item(&self, model: link::Model) -> ChannelItem {
-        let title = if model.meta_title.is_empty() {
-            &model.url
-        } else {
-            &model.meta_title
-        };
-        ChannelItem {
-            item_type: channels::LINK_ITEM.to_owned(),
-            id: model.id,
-            title: title.chars().take(TITLE_CHARS).collect(),
-            link: self.state.short_urls.short_url(&model.domain, &model.alias),
-            date: model.created_at.format("%Y-%m-%d").to_string(),
-            preview: model.url,
+    fn item(&self, entry: channels::ChannelEntry) -> ChannelItem {
+        match entry {
+            channels::ChannelEntry::Link(model) => {
+                let title = if model.meta_title.is_empty() {
+                    &model.url
+                } else {
+                    &model.meta_title
+                };
+                ChannelItem {
+                    item_type: channels::LINK_ITEM.to_owned(),
+                    id: model.id,
+                    title: title.chars().take(TITLE_CHARS).collect(),
+                    link: self.state.short_urls.short_url(&model.domain, &model.alias),
+                    date: model.created_at.format("%Y-%m-%d").to_string(),
+                    preview: model.url,
+                }
+            }
+            channels::ChannelEntry::Qr(model) => {
+                let image = crate::qr::image_url(&self.state, &model.alias);
+                ChannelItem {
+                    item_type: channels::QR_ITEM.to_owned(),
+                    id: model.id,
+                    title: model.name.chars().take(TITLE_CHARS).collect(),
+                    preview: image.clone(),
+                    link: image,
+                    date: model.created_at.format("%Y-%m-%d").to_string(),
+                }
+            }
         }
     }
 
@@ -227,7 +242,7 @@ impl ChannelsApi {
     ) -> Result<Json<ChannelItemsResponse>, ApiError> {
         let id = channel_id(&id.0)?;
         let paging = self.paging(limit.0.as_deref(), page.0.as_deref());
-        let (total, links) = channels::links_in(
+        let (total, entries) = channels::items_in(
             &self.state.db,
             caller.user.id,
             id,
@@ -239,7 +254,7 @@ impl ChannelsApi {
             error: 0,
             data: ChannelItemPage {
                 page: PageInfo::new(total, paging),
-                items: links.into_iter().map(|model| self.item(model)).collect(),
+                items: entries.into_iter().map(|entry| self.item(entry)).collect(),
             },
         }))
     }

@@ -1,6 +1,7 @@
 //! The channels API of REFERENCE §10, on the SQLite lane and the PostgreSQL lane.
 
 use reqwest::Method;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use test_support::sql::TestDb;
 
@@ -302,6 +303,100 @@ async fn another_user_can_use_neither_the_channels_nor_the_links_of_the_first() 
                 .body["data"]["result"],
             0
         );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn qr_codes_join_channels_beside_links_and_leave_when_deleted() {
+    for db in lanes().await {
+        let app = TestApp::embedded(&db).await;
+        let channel = add(&app, ADMIN_KEY, json!({"name": "Print"})).await.body["id"]
+            .as_i64()
+            .unwrap();
+        let link = app
+            .create_link(ADMIN_KEY, json!({"url": "https://example.com/flyer"}))
+            .await
+            .body["id"]
+            .as_i64()
+            .unwrap();
+        let code = app
+            .call(
+                Method::POST,
+                "/api/qr/add",
+                Some(ADMIN_KEY),
+                Some(json!({"type": "link", "data": "https://example.com/menu",
+                            "name": "A menu for the terrace, printed on every table"})),
+            )
+            .await;
+        let code_id = code.body["id"].as_i64().unwrap();
+        let image = code.body["link"].as_str().unwrap().to_owned();
+
+        assert_eq!(
+            assign(&app, ADMIN_KEY, channel, "links", link).await.status,
+            200
+        );
+        let added = assign(&app, ADMIN_KEY, channel, "qr", code_id).await;
+        assert_eq!(added.status, 200, "{:?}", added.body);
+        let again = assign(&app, ADMIN_KEY, channel, "qr", code_id).await;
+        assert_eq!(
+            (again.status.as_u16(), again.message()),
+            (409, "This item is already added to the selected channel.")
+        );
+        let stranger = app.add_user("channel-qr-stranger").await;
+        let foreign = assign(&app, ADMIN_KEY, channel, "qr", code_id + 1000).await;
+        assert_eq!(
+            foreign.message(),
+            "QR Code does not exist. Please try again."
+        );
+        let their_channel = add(&app, &stranger, json!({"name": "Theirs"})).await.body["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(
+            assign(&app, &stranger, their_channel, "qr", code_id)
+                .await
+                .message(),
+            "QR Code does not exist. Please try again.",
+            "another user's code answers like a missing one"
+        );
+        let stored = management_api::entity::qr::Entity::find_by_id(code_id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let tracking = stored.link_id.unwrap();
+        assert_eq!(
+            assign(&app, ADMIN_KEY, channel, "links", tracking)
+                .await
+                .message(),
+            "Link does not exist. Please try again.",
+            "a code's tracking link is not an item of its own"
+        );
+
+        let items = app.get(&format!("/api/channel/{channel}"), ADMIN_KEY).await;
+        assert_eq!(items.body["data"]["result"], 2);
+        let listed = &items.body["data"]["items"];
+        assert_eq!(listed[0]["type"], "qr", "most recently added first");
+        assert_eq!(listed[0]["id"], code_id);
+        assert_eq!(listed[0]["title"], "A menu for the terrace, printe");
+        assert_eq!(listed[0]["preview"], image.as_str());
+        assert_eq!(listed[0]["link"], image.as_str());
+        assert_eq!(listed[0]["date"].as_str().unwrap().len(), 10);
+        assert_eq!(listed[1]["type"], "links");
+        assert_eq!(listed[1]["id"], link);
+
+        let deleted = app
+            .call(
+                Method::DELETE,
+                &format!("/api/qr/{code_id}/delete"),
+                Some(ADMIN_KEY),
+                None,
+            )
+            .await;
+        assert_eq!(deleted.status, 200);
+        let items = app.get(&format!("/api/channel/{channel}"), ADMIN_KEY).await;
+        assert_eq!(items.body["data"]["result"], 1);
+        assert_eq!(items.body["data"]["items"][0]["type"], "links");
         app.stop().await;
     }
 }
