@@ -113,6 +113,17 @@ impl StoredImages {
 }
 
 /// A cacheable 200 answer carrying `body` of type `content_type`.
+/// A QR code of a short URL: it depends on the `Host` and the scheme the visitor used, so shared
+/// caches must keep one copy per host and scheme.
+pub(crate) fn short_url_reply(png: Bytes) -> Reply {
+    let mut reply = image_reply(png, "image/png");
+    reply.headers_mut().insert(
+        http::header::VARY,
+        HeaderValue::from_static("Host, X-Forwarded-Proto"),
+    );
+    reply
+}
+
 pub(crate) fn image_reply(body: Bytes, content_type: &'static str) -> Reply {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = StatusCode::OK;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use http::header::{
     ACCEPT_LANGUAGE, CACHE_CONTROL, HOST, LOCATION, REFERER, SET_COOKIE, USER_AGENT,
 };
@@ -35,6 +36,11 @@ const MAX_HOST_BYTES: usize = 260;
 /// Longest path looked up; aliases, rotator and list paths are far shorter.
 const MAX_ALIAS_BYTES: usize = 512;
 
+/// Bytes of drawn short-URL QR codes kept (a 300 px code is a few kilobytes).
+const DRAWN_QR_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// How long a drawn code is kept. The link is looked up before the cache on every request, so
+/// a disabled or deleted link answers 404 at once whatever is kept here.
+const DRAWN_QR_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Password checks (argon2, about 19 MiB each) running at once per process.
 const MAX_CONCURRENT_VERIFICATIONS: usize = 4;
 
@@ -70,6 +76,9 @@ pub struct Redirector {
     /// QR code images by code alias (`None`: no such code), served at `/qr/{alias}`; emptied by
     /// the invalidation of `qr/{alias}` on the default domain.
     qr_images: Cache<String, Option<StoredImages>>,
+    /// QR codes drawn for short URLs, by URL and size: drawing costs milliseconds of CPU, so a
+    /// popular code is drawn once, not for every request.
+    drawn_qr: Cache<String, Bytes>,
     /// Producer end of the bounded click queue; the click writer (or the embedding process) owns
     /// the receiver. Only ever `try_send`: a redirect never waits for analytics.
     clicks: mpsc::Sender<ClickEvent>,
@@ -122,6 +131,13 @@ impl Redirector {
                     u32::try_from(n_bytes).unwrap_or(u32::MAX)
                 })
                 .time_to_live(cache.ttl)
+                .build(),
+            drawn_qr: Cache::builder()
+                .max_capacity(DRAWN_QR_CACHE_BYTES)
+                .weigher(|key: &String, png: &Bytes| {
+                    u32::try_from(key.len() + png.len()).unwrap_or(u32::MAX)
+                })
+                .time_to_live(DRAWN_QR_TTL)
                 .build(),
             clicks,
             dropped_clicks: AtomicU64::new(0),
@@ -433,10 +449,18 @@ impl Redirector {
             "http"
         };
         let short_url = format!("{scheme}://{host}/{alias}");
+        let key = format!("{size_px} {short_url}");
+        if let Some(png) = self.drawn_qr.get(&key).await {
+            return Some(qr::short_url_reply(png));
+        }
         let rendered =
             tokio::task::spawn_blocking(move || qr::render_png(&short_url, size_px)).await;
         Some(match rendered {
-            Ok(Ok(png_bytes)) => qr::image_reply(png_bytes.into(), "image/png"),
+            Ok(Ok(png_bytes)) => {
+                let png = Bytes::from(png_bytes);
+                self.drawn_qr.insert(key, png.clone()).await;
+                qr::short_url_reply(png)
+            }
             Ok(Err(err)) => {
                 tracing::error!(error = %err, link.alias = alias, "cannot draw a short URL's QR code");
                 pages::internal_error()

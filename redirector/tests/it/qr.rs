@@ -128,8 +128,19 @@ async fn a_short_url_gets_a_png_qr_code_of_itself_at_any_clamped_size() {
     assert_eq!(header(&response, "content-type"), "image/png");
     assert_eq!(header(&response, "cache-control"), "public, max-age=300");
     assert_eq!(
-        read_qr(&response.bytes().await.unwrap()),
-        (500, short_url.clone())
+        header(&response, "vary"),
+        "Host, X-Forwarded-Proto",
+        "the image depends on the host it was asked on"
+    );
+    let first = response.bytes().await.unwrap();
+    assert_eq!(read_qr(&first), (500, short_url.clone()));
+    let again = edge.get("/spring/qr/500").await.bytes().await.unwrap();
+    assert_eq!(again, first, "a drawn code is served again as it was");
+    let elsewhere = edge.get_on("other.example", "/spring/qr/500").await;
+    assert_eq!(
+        read_qr(&elsewhere.bytes().await.unwrap()).1,
+        "http://other.example/spring",
+        "codes are kept per host"
     );
     for (path, side) in [
         ("/spring/qr", 300),
