@@ -172,6 +172,23 @@ fn generate_alias() -> String {
     format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff)
 }
 
+/// A tracking link's web destination passes the checks of `url/add`: not one of the hosts short
+/// links are served on (a loop), not an executable file.
+async fn checked_destination(
+    state: &AppState,
+    owner_id: i64,
+    payload: &Payload,
+) -> Result<(), ApiError> {
+    let Payload::Tracked { destination, .. } = payload else {
+        return Ok(());
+    };
+    if !destination.starts_with("http") {
+        return Ok(());
+    }
+    let own_hosts = crate::domains::served_hosts(state, owner_id).await?;
+    validate::destination(Some(destination), &own_hosts).map(|_| ())
+}
+
 /// The public URL of a code's image.
 pub fn image_url(state: &AppState, alias: &str) -> String {
     format!("{}/qr/{alias}", state.short_urls.domain_base(""))
@@ -241,6 +258,7 @@ pub async fn create(
         .filter(|data| !data.is_null())
         .ok_or_else(|| invalid(Invalid::Format))?;
     let payload = encode::encode(qr_type, &data).map_err(invalid)?;
+    checked_destination(state, owner.id, &payload).await?;
     let foreground = colour(input.foreground.as_deref(), "foreground", Colour::BLACK)?;
     let background = colour(input.background.as_deref(), "background", Colour::WHITE)?;
     let name = checked_name(input.name)?.unwrap_or_else(|| DEFAULT_NAME.to_owned());
@@ -380,10 +398,11 @@ pub async fn update(
     let current = owned(&state.db, user_id, id).await?;
     let qr_type = QrType::parse(&current.qr_type).ok_or_else(|| invalid(Invalid::Format))?;
     let payload = match input.data.as_ref().filter(|data| !data.is_null()) {
-        Some(data) => Some((
-            encode::encode(qr_type, data).map_err(invalid)?,
-            data.to_string(),
-        )),
+        Some(data) => {
+            let payload = encode::encode(qr_type, data).map_err(invalid)?;
+            checked_destination(state, user_id, &payload).await?;
+            Some((payload, data.to_string()))
+        }
         None => None,
     };
     let stored = |hex: &str| Colour::parse(hex).unwrap_or(Colour::BLACK);

@@ -726,3 +726,51 @@ async fn logos_are_downloaded_checked_and_drawn_in_the_middle() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn tracking_links_are_held_to_the_destination_rules_of_links() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::embedded(&db).await;
+    // Short URLs are served on the listener as `localhost:{port}` (PUBLIC_BASE_URL default).
+    let own = format!("http://localhost:{}/loop", app.addr.port());
+    for (data, message) in [
+        (
+            json!({"type": "link", "data": own}),
+            "You cannot shorten URLs of this website.",
+        ),
+        (
+            json!({"type": "link", "data": "https://downloads.example/setup.exe"}),
+            "Linking to executable files is not allowed.",
+        ),
+        (
+            json!({"type": "application", "data": {"link": own}}),
+            "You cannot shorten URLs of this website.",
+        ),
+    ] {
+        let refused = add(&app, ADMIN_KEY, data.clone()).await;
+        assert_eq!(
+            (refused.status.as_u16(), refused.message()),
+            (422, message),
+            "{data}"
+        );
+    }
+    let listed = app.get("/api/qr", ADMIN_KEY).await;
+    assert_eq!(listed.body["data"]["result"], 0, "nothing was stored");
+    let created = add(
+        &app,
+        ADMIN_KEY,
+        json!({"type": "link", "data": "https://menu.example.com/"}),
+    )
+    .await;
+    let id = created.body["id"].as_i64().unwrap();
+    let update = app
+        .call(
+            Method::PUT,
+            &format!("/api/qr/{id}/update"),
+            Some(ADMIN_KEY),
+            Some(json!({"data": own})),
+        )
+        .await;
+    assert_eq!(update.message(), "You cannot shorten URLs of this website.");
+    app.stop().await;
+}
