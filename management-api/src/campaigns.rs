@@ -5,8 +5,8 @@
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
 };
 
 use crate::app::AppState;
@@ -200,14 +200,10 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<campaign::Model>), ApiError> {
-    let paginator = campaign::Entity::find()
+    let select = campaign::Entity::find()
         .filter(campaign::Column::UserId.eq(user_id))
-        .order_by_desc(campaign::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(campaign::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// Applies `changes`; a name of 2 characters or fewer is ignored, as the reference does.

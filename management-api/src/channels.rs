@@ -177,15 +177,11 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<channel::Model>), ApiError> {
-    let paginator = channel::Entity::find()
+    let select = channel::Entity::find()
         .filter(channel::Column::UserId.eq(user_id))
         .order_by_desc(channel::Column::Starred)
-        .order_by_desc(channel::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(channel::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// One page of the items (links and QR codes) in the caller's channel `id`, most recently added
@@ -198,13 +194,11 @@ pub async fn items_in(
     page: u64,
 ) -> Result<(u64, Vec<ChannelEntry>), ApiError> {
     let channel = owned(db, user_id, id).await?;
-    let paginator = channel_item::Entity::find()
+    let select = channel_item::Entity::find()
         .filter(channel_item::Column::ChannelId.eq(channel.id))
         .filter(channel_item::Column::ItemType.is_in([LINK_ITEM, QR_ITEM]))
-        .order_by_desc(channel_item::Column::Id)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let items = paginator.fetch_page(page - 1).await?;
+        .order_by_desc(channel_item::Column::Id);
+    let (total, items) = crate::listing::one_page(db, select, per_page, page).await?;
     let ids_of = |kind: &str| -> Vec<i64> {
         items
             .iter()

@@ -211,14 +211,10 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<domain::Model>), ApiError> {
-    let paginator = domain::Entity::find()
+    let select = domain::Entity::find()
         .filter(domain::Column::UserId.eq(user_id))
-        .order_by_desc(domain::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(domain::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// Changes where the caller's domain sends its root and its unknown aliases. A field left out

@@ -16,6 +16,7 @@ pub mod entity;
 pub mod error;
 pub mod gate;
 pub mod links;
+pub mod listing;
 pub mod outbound;
 pub mod pixels;
 pub mod publish;

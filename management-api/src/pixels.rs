@@ -125,14 +125,10 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<pixel::Model>), ApiError> {
-    let paginator = pixel::Entity::find()
+    let select = pixel::Entity::find()
         .filter(pixel::Column::UserId.eq(user_id))
-        .order_by_desc(pixel::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(pixel::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// Changes the tag (required) and the name (when sent) of the caller's pixel; its provider stays.

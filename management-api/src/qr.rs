@@ -350,15 +350,11 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<qr::Model>), ApiError> {
-    let paginator = qr::Entity::find()
+    let select = qr::Entity::find()
         .filter(qr::Column::UserId.eq(user_id))
         .order_by_desc(qr::Column::CreatedAt)
-        .order_by_desc(qr::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(qr::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// The scans of each code, in order: its tracking link's clicks, 0 for a static code.

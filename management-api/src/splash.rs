@@ -237,14 +237,10 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<splash_page::Model>), ApiError> {
-    let paginator = splash_page::Entity::find()
+    let select = splash_page::Entity::find()
         .filter(splash_page::Column::UserId.eq(user_id))
-        .order_by_desc(splash_page::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(splash_page::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// Changes the sent fields of the caller's splash page and republishes the links that show it.

@@ -360,7 +360,7 @@ impl Redirector {
                     return pages::not_found();
                 };
                 click(link);
-                render::preview(link, "")
+                render::preview(link)
             }
             Decision::Page { page, destination } => {
                 let Some(link) = record else {

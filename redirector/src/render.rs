@@ -37,7 +37,6 @@ struct PreviewPage<'a> {
     title: &'a str,
     description: &'a str,
     image: &'a str,
-    url: &'a str,
     pixels: &'a PixelMarkup,
     nonce: &'a str,
 }
@@ -96,7 +95,7 @@ pub(crate) fn password(error: Option<&str>, status: StatusCode, action: &str) ->
 }
 
 /// The social card for unfurlers: the link's meta fields, never its destination.
-pub(crate) fn preview(link: &LinkRecord, short_url: &str) -> Reply {
+pub(crate) fn preview(link: &LinkRecord) -> Reply {
     let title = if link.meta.title.is_empty() {
         "Shared link"
     } else {
@@ -111,7 +110,6 @@ pub(crate) fn preview(link: &LinkRecord, short_url: &str) -> Reply {
         title,
         description: &link.meta.description,
         image,
-        url: short_url,
         pixels: &PixelMarkup::default(),
         nonce: "",
     };

@@ -242,14 +242,10 @@ pub async fn list(
     per_page: u64,
     page: u64,
 ) -> Result<(u64, Vec<overlay::Model>), ApiError> {
-    let paginator = overlay::Entity::find()
+    let select = overlay::Entity::find()
         .filter(overlay::Column::UserId.eq(user_id))
-        .order_by_desc(overlay::Column::Id)
-        .paginate(db, per_page);
-    Ok((
-        paginator.num_items().await?,
-        paginator.fetch_page(page - 1).await?,
-    ))
+        .order_by_desc(overlay::Column::Id);
+    Ok(crate::listing::one_page(db, select, per_page, page).await?)
 }
 
 /// Changes the sent fields of the caller's overlay and republishes the links that show it.
