@@ -99,6 +99,8 @@ fn command(
         .env("REDIS_URL", redis_url)
         .env("REDIS_KEY_PREFIX", keys.prefix())
         .env("REDIRECTOR_LISTEN_ADDR", addr.to_string())
+        // The bench serves no files: an empty directory outside the source tree.
+        .env("FILE_STORAGE", std::env::temp_dir().join("oml-bench-files"))
         .env("REDIRECTOR_WORKER_THREADS", worker_threads.to_string())
         // Errors still reach the terminal; per-request logging would measure the terminal.
         .env("RUST_LOG", "warn")

@@ -5,6 +5,7 @@ pub mod account;
 pub mod campaigns;
 pub mod channels;
 pub mod domains;
+pub mod files;
 pub mod links;
 pub mod paging;
 pub mod pixels;
@@ -35,6 +36,8 @@ pub enum ApiTags {
     Domains,
     /// QR codes, static or with a tracking link.
     Qr,
+    /// Hosted files, each downloaded through a short link.
+    Files,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

@@ -24,6 +24,7 @@ use crate::api::account::AccountApi;
 use crate::api::campaigns::CampaignsApi;
 use crate::api::channels::ChannelsApi;
 use crate::api::domains::DomainsApi;
+use crate::api::files::FilesApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
 use crate::api::qr::QrApi;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub publisher: PublisherHandle,
     /// How short URLs are spelled.
     pub short_urls: ShortUrls,
+    /// Where uploaded files are kept (`FILE_STORAGE`).
+    pub files: redirector::FileStorage,
 }
 
 /// Click events the embedded redirector may hold before dropping new ones; sized so a burst of a
@@ -137,6 +140,7 @@ impl App {
     pub async fn bind(config: Config) -> anyhow::Result<App> {
         // First: a bad rules file or database stops the start before anything is touched.
         let enricher = Arc::new(stats::Enricher::from_config(&config)?);
+        let files = redirector::FileStorage::open(&config.files)?;
         let db = connect_database(&config.database_url).await?;
         if let Some(key) =
             crate::auth::bootstrap_admin(&db, config.initial_api_key.as_ref()).await?
@@ -196,7 +200,8 @@ impl App {
                         Store::Memory(store.clone()),
                         click_tx,
                     )
-                    .with_edge(edge),
+                    .with_edge(edge)
+                    .with_files(files.clone()),
                 );
                 let worker = stats::run_channel_worker(db.clone(), click_rx, enricher.clone());
                 let target = PublishTarget::Embedded {
@@ -223,6 +228,7 @@ impl App {
             limiter,
             publisher,
             short_urls,
+            files,
         });
         Ok(App {
             acceptor,
@@ -314,6 +320,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
             QrApi {
                 state: state.clone(),
             },
+            FilesApi {
+                state: state.clone(),
+            },
         ),
         "OpenMyLink API",
         env!("CARGO_PKG_VERSION"),
@@ -403,11 +412,15 @@ impl Endpoint for RedirectEndpoint {
             })
             .await;
         let (parts, body) = reply.into_parts();
-        let bytes = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
+        let body = match body {
+            redirector::ReplyBody::Left(bytes) => match bytes.collect().await {
+                Ok(collected) => poem::Body::from(collected.to_bytes()),
+                Err(never) => match never {},
+            },
+            // A hosted file: streamed from storage as the client reads it.
+            redirector::ReplyBody::Right(file) => poem::Body::from_bytes_stream(file.into_stream()),
         };
-        let mut response = Response::builder().status(parts.status).body(bytes);
+        let mut response = Response::builder().status(parts.status).body(body);
         *response.headers_mut() = parts.headers;
         Ok(response)
     }

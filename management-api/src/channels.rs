@@ -353,7 +353,7 @@ pub async fn assign(
     // A QR code's tracking link is the code's, not an item of its own.
     let owned_link = link::Entity::find_by_id(item_id)
         .filter(link::Column::UserId.eq(user_id))
-        .filter(crate::qr::not_a_tracking_link())
+        .filter(crate::links::listed())
         .one(db)
         .await?
         .ok_or_else(link_missing)?;

@@ -18,6 +18,9 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 30;
 /// The rate-limit window. The reference counts per fixed minute.
 pub const RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 
+/// The default upload limit, 100 MiB: documents, archives and short videos, not disk images.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+
 /// Everything the management tier needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -53,6 +56,10 @@ pub struct Config {
     /// Client address, country and unlock-cookie settings of the embedded redirector; the
     /// GeoIP database also serves the stats worker.
     pub edge: redirector::EdgeConfig,
+    /// `FILE_STORAGE`: where hosted files are written, and read by the embedded redirector.
+    pub files: redirector::FileStorageConfig,
+    /// `MANAGEMENT_API_MAX_UPLOAD_BYTES`: the largest file `files/upload` accepts.
+    pub max_upload_bytes: u64,
     /// `FETCH_ALLOW_LOOPBACK`, for tests only: lets QR logos and destination titles be
     /// downloaded from loopback addresses, where a test serves them. Private and link-local addresses stay refused.
     pub fetch_allow_loopback: bool,
@@ -115,6 +122,12 @@ impl Config {
                 .max(1),
             redirector_cache: redirector::CacheConfig::from_source(source)?,
             edge: redirector::EdgeConfig::from_source(source)?,
+            files: redirector::FileStorageConfig::from_source(source)?,
+            max_upload_bytes: positive_or(
+                source,
+                "MANAGEMENT_API_MAX_UPLOAD_BYTES",
+                DEFAULT_MAX_UPLOAD_BYTES,
+            )?,
             fetch_allow_loopback: parsed_or(source, "FETCH_ALLOW_LOOPBACK", false)?,
         })
     }

@@ -10,6 +10,7 @@ pub mod channel_item;
 pub mod click;
 pub mod click_rollup;
 pub mod domain;
+pub mod file;
 pub mod link;
 pub mod overlay;
 pub mod pixel;

@@ -38,6 +38,9 @@ pub enum ApiError {
     /// The request conflicts with existing data (a taken alias, a used email).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// The body is larger than this endpoint accepts (an upload past the size limit).
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
     /// The request is well-formed but its values are not acceptable.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
@@ -79,6 +82,11 @@ impl ApiError {
         ApiError::Conflict(body(code, message))
     }
 
+    /// 413.
+    pub fn payload_too_large(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::PayloadTooLarge(body(code, message))
+    }
+
     /// 422.
     pub fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::Unprocessable(body(code, message))
@@ -100,6 +108,7 @@ impl ApiError {
             | ApiError::Forbidden(Json(body))
             | ApiError::NotFound(Json(body))
             | ApiError::Conflict(Json(body))
+            | ApiError::PayloadTooLarge(Json(body))
             | ApiError::Unprocessable(Json(body))
             | ApiError::TooManyRequests(Json(body))
             | ApiError::Internal(Json(body)) => body.id = Some(id),
@@ -114,6 +123,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -127,6 +137,7 @@ impl ApiError {
             | ApiError::Forbidden(Json(body))
             | ApiError::NotFound(Json(body))
             | ApiError::Conflict(Json(body))
+            | ApiError::PayloadTooLarge(Json(body))
             | ApiError::Unprocessable(Json(body))
             | ApiError::TooManyRequests(Json(body))
             | ApiError::Internal(Json(body)) => body,

@@ -77,6 +77,7 @@ impl<E: Endpoint> Endpoint for ApiGateEndpoint<E> {
                 Ok(Err(refusal)) => error_response(refused(refusal)),
                 Ok(Ok(caller)) => {
                     req.extensions_mut().insert(caller);
+                    raw_upload_without_type(&mut req);
                     match self.inner.call(req).await {
                         Ok(output) => output.into_response(),
                         Err(err) => envelope_from_error(err),
@@ -141,6 +142,20 @@ fn too_many_requests(decision: &RateDecision) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     response
+}
+
+/// An upload's body is the file itself (REFERENCE §12.2), and clients that send raw bytes
+/// often send no `Content-Type`; the operation reads any type, so it is told the generic one
+/// instead of refusing the request for lacking one.
+fn raw_upload_without_type(req: &mut Request) {
+    let is_upload =
+        req.method() == poem::http::Method::POST && req.uri().path().contains("/files/upload/");
+    if is_upload && !req.headers().contains_key(header::CONTENT_TYPE) {
+        req.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+    }
 }
 
 fn set_rate_limit_headers(response: &mut Response, decision: &RateDecision) {

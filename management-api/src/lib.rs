@@ -14,6 +14,7 @@ pub mod config;
 pub mod domains;
 pub mod entity;
 pub mod error;
+pub mod files;
 pub mod gate;
 pub mod links;
 pub mod listing;

@@ -8,8 +8,8 @@ pub mod validate;
 use chrono::{NaiveDateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::app::AppState;
@@ -120,7 +120,7 @@ fn pairs_or_none(
 }
 
 /// An expiry when one was sent (empty counts as none), checked to be in the future.
-fn optional_expiry(
+pub(crate) fn optional_expiry(
     raw: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, ApiError> {
@@ -131,7 +131,7 @@ fn optional_expiry(
 }
 
 /// The argon2 hash of a visitor password when one was sent (empty counts as none).
-fn optional_password_hash(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(crate) fn optional_password_hash(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw.filter(|password| !password.is_empty()) {
         Some(password) => crate::accounts::hash_password(password).map(Some),
         None => Ok(None),
@@ -164,7 +164,10 @@ async fn usable_link_type(
 }
 
 /// Checks the link quota of the caller's plan (`limits.links`, 0 = unlimited; admins exempt).
-async fn check_quota(db: &DatabaseConnection, owner: &user::Model) -> Result<(), ApiError> {
+pub(crate) async fn check_quota(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+) -> Result<(), ApiError> {
     if owner.is_admin {
         return Ok(());
     }
@@ -258,26 +261,49 @@ pub async fn create(
         ..Default::default()
     };
     let channel_id = channels::owned_id(&state.db, owner.id, input.channel).await?;
+    let model = insert_with_alias(state, template, custom.as_deref(), |txn, model| {
+        let link_id = model.id;
+        Box::pin(async move {
+            if let Some(channel_id) = channel_id {
+                // A new link cannot be in the channel yet.
+                let _ = channels::add_item(txn, channel_id, channels::LINK_ITEM, link_id).await?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    // A protected link's card must not tell what is behind the password.
+    if model.meta_title.is_empty() && model.password_hash.is_none() {
+        tokio::spawn(title::fill(
+            state.db.clone(),
+            state.publisher.clone(),
+            model.id,
+            model.url.clone(),
+            state.config.fetch_allow_loopback,
+        ));
+    }
+    Ok(model)
+}
+
+/// The writes of rows that belong with a new link, run inside its transaction.
+pub(crate) type RowsFuture<'t> = futures_util::future::BoxFuture<'t, Result<(), DbErr>>;
+
+/// Inserts `template` under `custom` (409 when taken) or under a fresh generated alias, running
+/// `also` in the same transaction (rows that belong with the link), then publishes it.
+pub(crate) async fn insert_with_alias(
+    state: &AppState,
+    template: link::ActiveModel,
+    custom: Option<&str>,
+    also: impl for<'t> Fn(&'t DatabaseTransaction, &'t link::Model) -> RowsFuture<'t> + Sync,
+) -> Result<link::Model, ApiError> {
     let mut alias_len = alias::GENERATED_LEN;
     for attempt in 0..GENERATE_ATTEMPTS {
-        let alias = match &custom {
-            Some(custom) => custom.clone(),
+        let alias = match custom {
+            Some(custom) => custom.to_owned(),
             None => alias::generate(alias_len),
         };
-        match insert_link(state, template.clone(), &alias, channel_id).await {
-            Ok(model) => {
-                // A protected link's card must not tell what is behind the password.
-                if model.meta_title.is_empty() && model.password_hash.is_none() {
-                    tokio::spawn(title::fill(
-                        state.db.clone(),
-                        state.publisher.clone(),
-                        model.id,
-                        model.url.clone(),
-                        state.config.fetch_allow_loopback,
-                    ));
-                }
-                return Ok(model);
-            }
+        match insert_link(state, template.clone(), &alias, &also).await {
+            Ok(model) => return Ok(model),
             Err(err) if is_unique_violation(&err) => {
                 if custom.is_some() {
                     return Err(alias_taken());
@@ -298,15 +324,12 @@ async fn insert_link(
     state: &AppState,
     mut template: link::ActiveModel,
     alias: &str,
-    channel_id: Option<i64>,
+    also: &(impl for<'t> Fn(&'t DatabaseTransaction, &'t link::Model) -> RowsFuture<'t> + Sync),
 ) -> Result<link::Model, DbErr> {
     template.alias = Set(alias.to_owned());
     let txn = state.db.begin().await?;
     let model = template.insert(&txn).await?;
-    if let Some(channel_id) = channel_id {
-        // A new link cannot be in the channel yet.
-        let _ = channels::add_item(&txn, channel_id, channels::LINK_ITEM, model.id).await?;
-    }
+    also(&txn, &model).await?;
     publish::enqueue(&txn, &model.domain, &model.alias).await?;
     if let Some(campaign_id) = model.campaign_id {
         publish::campaigns::enqueue_campaign_id(&txn, campaign_id).await?;
@@ -314,6 +337,16 @@ async fn insert_link(
     txn.commit().await?;
     state.publisher.publish_now(PUBLISH_WAIT).await;
     Ok(model)
+}
+
+/// The `link_type` of a hosted file's download link; `url/add` accepts no such type.
+pub const FILE_LINK_TYPE: &str = "file";
+
+/// A condition on `links` that holds for the links the links API lists and finds: neither a QR
+/// code's tracking link nor a hosted file's download link, which their own resources own.
+pub fn listed() -> sea_orm::sea_query::SimpleExpr {
+    crate::qr::not_a_tracking_link()
+        .and(Expr::col((link::Entity, link::Column::LinkType)).ne(FILE_LINK_TYPE))
 }
 
 /// The caller's link `id`; another user's link answers exactly like a missing one.
@@ -324,7 +357,7 @@ pub async fn owned(
 ) -> Result<link::Model, ApiError> {
     link::Entity::find_by_id(id)
         .filter(link::Column::UserId.eq(user_id))
-        .filter(crate::qr::not_a_tracking_link())
+        .filter(crate::links::listed())
         .one(db)
         .await?
         .ok_or_else(link_missing)
@@ -338,7 +371,7 @@ pub async fn list(
 ) -> Result<(u64, Vec<link::Model>), ApiError> {
     let mut select = link::Entity::find()
         .filter(link::Column::UserId.eq(user_id))
-        .filter(crate::qr::not_a_tracking_link());
+        .filter(crate::links::listed());
     if let Some(keyword) = query
         .keyword
         .as_deref()
@@ -401,7 +434,7 @@ pub async fn by_short_url(
     let model = link::Entity::find()
         .filter(link::Column::Domain.eq(domain))
         .filter(link::Column::Alias.eq(alias))
-        .filter(crate::qr::not_a_tracking_link())
+        .filter(crate::links::listed())
         .one(&state.db)
         .await?
         .ok_or_else(invalid)?;

@@ -164,6 +164,14 @@ pub async fn record_for(
             .collect();
     }
     let link_type = model.link_type.as_str();
+    if link_type == crate::links::FILE_LINK_TYPE {
+        match crate::files::download_record(db, model).await? {
+            Some(file) => record.mode = LinkMode::File(file),
+            // Its file is being deleted with it: never a redirect to the empty destination.
+            None => record.disabled = true,
+        }
+        return Ok(record);
+    }
     let overlay_id = link_type
         .strip_prefix("overlay-")
         .and_then(|id| id.parse::<i64>().ok());

@@ -45,6 +45,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Client address, country and unlock-cookie settings.
     pub edge: EdgeConfig,
+    /// `FILE_STORAGE`: where hosted files are read from, the storage the management API writes.
+    pub files: crate::files::FileStorageConfig,
 }
 
 /// Settings of the link cache, also read by the management API when it embeds the redirector.
@@ -134,6 +136,7 @@ impl Config {
                 DEFAULT_HEADER_READ_TIMEOUT_SECS,
             )?),
             edge: EdgeConfig::from_source(source)?,
+            files: crate::files::FileStorageConfig::from_source(source)?,
         })
     }
 }

@@ -9,6 +9,7 @@ mod cache;
 pub mod clicks;
 pub mod config;
 pub mod edge;
+pub mod files;
 pub mod geoip;
 pub mod invalidation;
 mod pages;
@@ -23,6 +24,8 @@ mod unlock;
 
 pub use config::{CacheConfig, Config};
 pub use edge::{Edge, EdgeConfig};
+pub use files::{FileStorage, FileStorageConfig};
+pub use pages::{Reply, ReplyBody};
 pub use redirector::{FORM_READ_TIMEOUT, MAX_FORM_BYTES, Redirector, Visit};
 pub use server::Server;
 pub use store::{MemoryLinkStore, RedisLinkStore, Store, StoreError};

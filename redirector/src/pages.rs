@@ -4,10 +4,19 @@
 use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
+
+/// The body of every answer: bytes held in memory, or a hosted file read from storage as it is
+/// sent. An enum, not a box, so that a redirect's empty body costs no allocation.
+pub type ReplyBody = Either<Full<Bytes>, crate::files::FileBody>;
 
 /// The response type of the whole crate.
-pub(crate) type Reply = Response<Full<Bytes>>;
+pub type Reply = Response<ReplyBody>;
+
+/// A body of bytes already in memory.
+pub(crate) fn body(bytes: Bytes) -> ReplyBody {
+    Either::Left(Full::new(bytes))
+}
 
 /// No script, no outside resource; the pages style themselves inline.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
@@ -36,7 +45,7 @@ const UNAVAILABLE_PAGE: &str = r#"<!doctype html>
 "#;
 
 fn html(status: StatusCode, page: &'static str) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::from_static(page.as_bytes())));
+    let mut response = Response::new(body(Bytes::from_static(page.as_bytes())));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -83,7 +92,7 @@ pub(crate) fn internal_error() -> Reply {
 
 /// A short plain-text answer, for probes and protocol errors.
 pub(crate) fn text(status: StatusCode, body: &'static str) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut response = Response::new(self::body(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

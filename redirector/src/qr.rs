@@ -5,7 +5,6 @@
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 use qrcode::{Color, QrCode};
 use shared::QrImage;
 use shared::qr_image::is_qr_alias;
@@ -125,7 +124,7 @@ pub(crate) fn short_url_reply(png: Bytes) -> Reply {
 }
 
 pub(crate) fn image_reply(body: Bytes, content_type: &'static str) -> Reply {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(crate::pages::body(body));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

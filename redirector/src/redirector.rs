@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use crate::cache::{CacheKey, LinkCache, split_key};
 use crate::config::CacheConfig;
 use crate::edge::Edge;
+use crate::files::{self, FileStorage};
 use crate::pages::{self, Reply};
 use crate::qr::{self, QrRoute, StoredImages};
 use crate::render;
@@ -84,6 +85,8 @@ pub struct Redirector {
     clicks: mpsc::Sender<ClickEvent>,
     /// Click events lost because the queue was full (or its consumer gone), since start.
     dropped_clicks: AtomicU64,
+    /// Where hosted files are read from; `None` until configured, when file links answer 503.
+    files: Option<FileStorage>,
 }
 
 impl std::fmt::Debug for Redirector {
@@ -141,7 +144,14 @@ impl Redirector {
                 .build(),
             clicks,
             dropped_clicks: AtomicU64::new(0),
+            files: None,
         }
+    }
+
+    /// The same redirector serving hosted files from `files`.
+    pub fn with_files(mut self, files: FileStorage) -> Redirector {
+        self.files = Some(files);
+        self
     }
 
     /// The same redirector resolving client facts with `edge`.
@@ -353,6 +363,16 @@ impl Redirector {
                 form_action.as_deref().unwrap_or_default(),
             ),
             Decision::List { list } => render::list(list, host),
+            Decision::Download { file } => {
+                let Some(link) = record else {
+                    return pages::not_found();
+                };
+                let reply = self.download(link.id, file, is_head).await;
+                if reply.status() == StatusCode::OK {
+                    click(link);
+                }
+                reply
+            }
             // `rotate` resolved the rotator above, and a member is never a rotator.
             Decision::Rotate { .. } => pages::not_found(),
             Decision::Preview => {
@@ -384,7 +404,7 @@ impl Redirector {
                 if counted && let Some(link) = record {
                     click(link);
                 }
-                let mut response = Reply::new(Default::default());
+                let mut response = Reply::new(pages::body(Bytes::new()));
                 *response.status_mut() = status;
                 response.headers_mut().insert(LOCATION, location);
                 response.headers_mut().insert(
@@ -392,6 +412,46 @@ impl Redirector {
                     HeaderValue::from_static(REDIRECT_CACHE_CONTROL),
                 );
                 response
+            }
+        }
+    }
+
+    /// A hosted file's answer: its bytes while its download limit allows (`HEAD` gets the headers
+    /// and uses none of it), 410 once the limit is reached or the object is missing, 503 when
+    /// the counter or the storage cannot answer.
+    async fn download(
+        &self,
+        link_id: i64,
+        file: &shared::link::FileDownload,
+        is_head: bool,
+    ) -> Reply {
+        let Some(storage) = &self.files else {
+            tracing::error!(
+                link.id = link_id,
+                "a file link is served but no file storage is configured"
+            );
+            return pages::unavailable();
+        };
+        if is_head {
+            return files::download_reply(file, None);
+        }
+        match self.store.take_download(link_id, file).await {
+            Ok(true) => {}
+            Ok(false) => return pages::gone(),
+            Err(err) => {
+                tracing::warn!(error = %err, link.id = link_id, "download counter unavailable");
+                return pages::unavailable();
+            }
+        }
+        match storage.read(&file.key).await {
+            Ok(body) => files::download_reply(file, Some(body)),
+            Err(object_store::Error::NotFound { .. }) => {
+                tracing::error!(link.id = link_id, file.key = %file.key, "hosted file missing from storage");
+                pages::gone()
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, link.id = link_id, "file storage unavailable");
+                pages::unavailable()
             }
         }
     }
@@ -564,7 +624,7 @@ impl Redirector {
         let back = uri
             .path_and_query()
             .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
-        let mut response = Reply::new(Default::default());
+        let mut response = Reply::new(pages::body(Bytes::new()));
         *response.status_mut() = StatusCode::SEE_OTHER;
         let headers = response.headers_mut();
         if let (Ok(location), Ok(cookie)) =

@@ -6,7 +6,6 @@ use askama::Template;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 use shared::LinkRecord;
 use shared::decide::Page;
 use shared::link::{CampaignList, OverlayPage, SplashPage};
@@ -278,7 +277,7 @@ fn html(
             return crate::pages::internal_error();
         }
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(crate::pages::body(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

@@ -70,7 +70,12 @@ impl Server {
         let store = Store::Redis(RedisLinkStore::new(connection.clone(), keys));
         let (sender, clicks) = mpsc::channel(config.click_queue_capacity);
         let edge = Edge::from_config(&config.edge)?;
-        let redirector = Arc::new(Redirector::new(&config.cache, store, sender).with_edge(edge));
+        let files = crate::FileStorage::open(&config.files)?;
+        let redirector = Arc::new(
+            Redirector::new(&config.cache, store, sender)
+                .with_edge(edge)
+                .with_files(files),
+        );
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;

@@ -9,6 +9,7 @@ mod redis;
 
 use std::sync::Arc;
 
+use shared::link::FileDownload;
 use shared::{DomainRecord, LinkRecord, QrImage};
 
 pub use self::memory::MemoryLinkStore;
@@ -58,6 +59,26 @@ impl Store {
             Store::Redis(store) => store.fetch_domain(host).await,
             Store::Memory(store) => Ok(store.fetch_domain(host)),
         }
+    }
+
+    /// Counts one download of the hosted file of link `link_id` and says whether it is within
+    /// `file`'s limit. Files without a limit are not counted here (the click stream counts them).
+    ///
+    /// The counter starts from the downloads SQL had recorded when the record was written, so
+    /// a counter that was lost (a Redis flush, a restart of the embedded process) resumes there.
+    pub async fn take_download(
+        &self,
+        link_id: i64,
+        file: &FileDownload,
+    ) -> Result<bool, StoreError> {
+        let Some(max_downloads) = file.max_downloads else {
+            return Ok(true);
+        };
+        let n_downloads = match self {
+            Store::Redis(store) => store.count_download(link_id, file.downloads).await?,
+            Store::Memory(store) => store.count_download(link_id, file.downloads),
+        };
+        Ok(n_downloads <= max_downloads)
     }
 
     /// The images of the QR code `alias`, if it exists.

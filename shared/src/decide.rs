@@ -11,7 +11,9 @@
 
 use std::borrow::Cow;
 
-use crate::link::{CampaignList, DomainRecord, LinkMode, Member, OverlayPage, SplashPage, Target};
+use crate::link::{
+    CampaignList, DomainRecord, FileDownload, LinkMode, Member, OverlayPage, SplashPage, Target,
+};
 use crate::visitor::{Device, Languages};
 use crate::{LinkRecord, VisitorClass};
 
@@ -93,6 +95,11 @@ pub enum Decision<'a> {
     Preview,
     /// The password form.
     Password,
+    /// Send the bytes of a hosted file, if its download limit allows. Always a visit.
+    Download {
+        /// The file.
+        file: &'a FileDownload,
+    },
     /// A campaign's rotator chose `member`: look its record up and decide again for it.
     Rotate {
         /// The chosen member link.
@@ -210,13 +217,23 @@ pub fn decide<'a>(
         _ => {}
     }
     let guarded = link.password.is_some();
+    let file = match &link.mode {
+        LinkMode::File(file) => Some(file),
+        _ => None,
+    };
     match facts.class {
-        VisitorClass::Preview if guarded || !link.meta.is_empty() => return Decision::Preview,
+        // An unfurler is never handed a file: it would fetch megabytes to draw a card.
+        VisitorClass::Preview if guarded || file.is_some() || !link.meta.is_empty() => {
+            return Decision::Preview;
+        }
         VisitorClass::Bot if guarded => return Decision::Preview,
         _ => {}
     }
     if guarded && !facts.unlocked {
         return Decision::Password;
+    }
+    if let Some(file) = file {
+        return Decision::Download { file };
     }
     let target = geo_target(link, facts)
         .or_else(|| device_target(link, facts.device))
@@ -235,7 +252,7 @@ pub fn decide<'a>(
         LinkMode::CustomSplash(splash) => Some(Page::CustomSplash(splash)),
         LinkMode::Overlay(overlay) => Some(Page::Overlay(overlay)),
         // Answered before the rules above.
-        LinkMode::Rotator(_) | LinkMode::List(_) => None,
+        LinkMode::Rotator(_) | LinkMode::List(_) | LinkMode::File(_) => None,
     };
     // App links leave the browser: a page cannot frame or delay them usefully.
     let is_web = destination.starts_with("http://") || destination.starts_with("https://");

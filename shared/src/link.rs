@@ -151,6 +151,8 @@ pub enum LinkMode {
     Rotator(Rotator),
     /// A campaign's public list page (`u/{username}/{slug}-{id}`).
     List(CampaignList),
+    /// A hosted file (REFERENCE §12): the edge sends its bytes instead of redirecting.
+    File(FileDownload),
 }
 
 impl LinkMode {
@@ -251,6 +253,26 @@ pub struct ListedLink {
     /// Where the entry leads: `https://{domain}/{alias}` for a branded domain, `/{alias}` on the
     /// default domain, whose records answer on whatever host the page itself was asked on.
     pub short_url: String,
+}
+
+/// A hosted file as the edge serves it: where its bytes are and what to call them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDownload {
+    /// The object's path in the file storage both tiers are configured with.
+    pub key: String,
+    /// The file name the browser saves it under (`Content-Disposition`), already sanitised.
+    pub name: String,
+    /// The sniffed media type it is sent with.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Downloads allowed in all; `None` for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_downloads: Option<u64>,
+    /// Downloads recorded in SQL when the record was written: the edge's counter starts there
+    /// when it has none (a Redis that lost its data), so a limit survives the loss.
+    #[serde(default)]
+    pub downloads: u64,
 }
 
 /// What the edge knows about a branded host: where its bare root and its unknown aliases go.
@@ -408,6 +430,29 @@ mod tests {
             String::from_utf8(rotator.encode()).unwrap(),
             r#"{"v":1,"id":7,"domain":"","alias":"r/spring","url":"","mode":{"as":"rotator","members":[{"domain":"","alias":"one"}]}}"#
         );
+    }
+
+    #[test]
+    fn file_encoding_is_pinned() {
+        let file = LinkRecord {
+            url: String::new(),
+            expires_at: None,
+            mode: LinkMode::File(FileDownload {
+                key: "files/3/9f".into(),
+                name: "report.pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 1024,
+                max_downloads: Some(5),
+                downloads: 2,
+            }),
+            ..record()
+        };
+        let encoded = file.encode();
+        assert_eq!(
+            String::from_utf8(encoded.clone()).unwrap(),
+            r#"{"v":1,"id":7,"domain":"","alias":"spring","url":"","mode":{"as":"file","key":"files/3/9f","name":"report.pdf","content_type":"application/pdf","size":1024,"max_downloads":5,"downloads":2}}"#
+        );
+        assert_eq!(LinkRecord::decode(&encoded).unwrap(), file);
     }
 
     #[test]

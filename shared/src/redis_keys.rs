@@ -39,6 +39,12 @@ impl Keys {
         format!("{}:qr:v1:{alias}", self.prefix)
     }
 
+    /// `{prefix}:downloads:v1:{link id}`: how many times the edge has served a hosted file, the
+    /// counter a file's download limit is checked against.
+    pub fn downloads(&self, link_id: i64) -> String {
+        format!("{}:downloads:v1:{link_id}", self.prefix)
+    }
+
     /// The pub/sub channel that carries [`invalidation_message`]s.
     pub fn invalidations(&self) -> String {
         format!("{}:invalidate", self.prefix)

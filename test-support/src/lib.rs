@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod geoip;
 pub mod redis;
+pub mod s3;
 pub mod sql;
 pub mod uap;
 

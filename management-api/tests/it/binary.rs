@@ -151,3 +151,90 @@ async fn an_invalid_setting_stops_the_binary_with_the_variable_named() {
     assert!(stderr.contains("MANAGEMENT_API_RATE_LIMIT"), "{stderr}");
     assert!(!data.0.join("data").exists(), "nothing was created");
 }
+
+/// The peak resident memory of process `pid` so far (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/{pid}/status")
+}
+
+#[tokio::test]
+async fn a_50_mb_upload_and_its_download_are_streamed_with_memory_held_flat() {
+    const N_BYTES: usize = 50 * 1024 * 1024;
+    const CHUNK_BYTES: usize = 64 * 1024;
+    // Parts of 5 MiB, two in flight, plus buffers: far below the file's own size.
+    const MAX_GROWTH_KIB: u64 = 24 * 1024;
+    let data = TempDir::new();
+    let mut child = command(&data)
+        .env("INITIAL_API_KEY", "memory-test-key-0123456789")
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let (addr, _) = started(&mut child).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .user_agent(test_support::BROWSER_UA)
+        .build()
+        .unwrap();
+    // Warm up the paths an upload uses, so the baseline includes their one-time allocations.
+    let warm_up = client
+        .post(format!("http://{addr}/api/files/upload/warm.txt"))
+        .bearer_auth("memory-test-key-0123456789")
+        .body("warm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warm_up.status(), 200);
+    let baseline_kib = peak_rss_kib(pid);
+
+    // A body that is never held whole by the client either: chunks made as they are sent.
+    let chunk = bytes::Bytes::from({
+        let mut chunk = b"%PDF-1.7\n".to_vec();
+        chunk.resize(CHUNK_BYTES, b'x');
+        chunk
+    });
+    let chunks = futures_util::stream::iter(
+        (0..N_BYTES / CHUNK_BYTES).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    );
+    let uploaded = client
+        .post(format!("http://{addr}/api/files/upload/big.pdf"))
+        .bearer_auth("memory-test-key-0123456789")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+    let uploaded: serde_json::Value = uploaded.json().await.unwrap();
+    let after_upload_kib = peak_rss_kib(pid);
+
+    let mut download = client
+        .get(uploaded["shorturl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    let mut n_received = 0;
+    while let Some(part) = download.chunk().await.unwrap() {
+        n_received += part.len();
+    }
+    assert_eq!(n_received, N_BYTES);
+    let after_download_kib = peak_rss_kib(pid);
+    println!(
+        "peak RSS: {baseline_kib} KiB before, {after_upload_kib} KiB after a {} MiB upload, \
+         {after_download_kib} KiB after its download",
+        N_BYTES / 1024 / 1024
+    );
+    assert!(
+        after_upload_kib < baseline_kib + MAX_GROWTH_KIB,
+        "upload: {baseline_kib} KiB -> {after_upload_kib} KiB"
+    );
+    assert!(
+        after_download_kib < baseline_kib + MAX_GROWTH_KIB,
+        "download: {baseline_kib} KiB -> {after_download_kib} KiB"
+    );
+    stop(child).await;
+}

@@ -244,9 +244,24 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/overlay/{id}",
         "/overlay/{id}/update",
         "/overlay/{id}/delete",
+        "/files",
+        "/files/upload/{filename}",
+        "/file/{id}/delete",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }
+    let upload = &spec["paths"]["/files/upload/{filename}"]["post"];
+    assert!(
+        upload["requestBody"]["content"]["application/octet-stream"].is_object(),
+        "the upload documents its raw body: {upload}"
+    );
+    assert!(
+        upload["responses"]["200"]["content"]["application/json; charset=utf-8"]["schema"]
+            .is_object(),
+        "{}",
+        upload["responses"]
+    );
+    assert!(upload["responses"]["413"].is_object(), "and its size limit");
     app.stop().await;
 }
 

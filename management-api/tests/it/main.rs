@@ -9,6 +9,7 @@ mod campaigns;
 mod channels;
 mod domains;
 mod embedded;
+mod files;
 mod links;
 mod pixels;
 mod qr;

@@ -22,10 +22,21 @@ pub struct TestRedirector {
 
 impl TestRedirector {
     pub async fn spawn(redis_url: &str, prefix: &str) -> TestRedirector {
+        let no_files = std::env::temp_dir().join("oml-redirector-test-files");
+        TestRedirector::spawn_with_files(redis_url, prefix, &no_files).await
+    }
+
+    /// A redirector serving hosted files from `files_dir`, the management tier's storage.
+    pub async fn spawn_with_files(
+        redis_url: &str,
+        prefix: &str,
+        files_dir: &std::path::Path,
+    ) -> TestRedirector {
         let vars: HashMap<&'static str, String> = HashMap::from([
             ("REDIS_URL", redis_url.to_owned()),
             ("REDIS_KEY_PREFIX", prefix.to_owned()),
             ("REDIRECTOR_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            ("FILE_STORAGE", files_dir.display().to_string()),
         ]);
         let config = redirector::Config::from_source(&vars).unwrap();
         let server = redirector::Server::bind(config).await.unwrap();
@@ -56,7 +67,7 @@ impl TestRedirector {
         self.addr
     }
 
-    async fn visit(&self, alias: &str) -> reqwest::Response {
+    pub async fn visit(&self, alias: &str) -> reqwest::Response {
         self.client
             .get(format!("http://{}/{alias}", self.addr))
             .send()

@@ -71,6 +71,15 @@ impl TestAppBuilder {
         self.vars
             .entry("MANAGEMENT_API_RATE_LIMIT")
             .or_insert_with(|| "10000".to_owned());
+        // Uploaded files go to a directory of this test's own, removed with the app.
+        let own_files =
+            std::env::temp_dir().join(format!("oml-files-{}", test_support::random_name(12)));
+        let files_dir = std::path::PathBuf::from(
+            self.vars
+                .entry("FILE_STORAGE")
+                .or_insert_with(|| own_files.display().to_string())
+                .clone(),
+        );
         let config = Config::from_source(&self.vars).expect("a valid test configuration");
         let app = App::bind(config).await.expect("the app starts");
         let addr = app.local_addr();
@@ -93,6 +102,7 @@ impl TestAppBuilder {
                 .unwrap(),
             stop: Some(stop_tx),
             task: Some(task),
+            files_dir: (files_dir == own_files).then_some(files_dir),
         }
     }
 }
@@ -104,6 +114,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The file storage directory this app made for itself, removed on drop.
+    files_dir: Option<std::path::PathBuf>,
 }
 
 impl TestApp {
@@ -199,6 +211,43 @@ impl TestApp {
         }
     }
 
+    /// `POST /api/files/upload/{name_and_query}` with `bytes` as the raw body, sent with the
+    /// `Content-Type` a careless client would use.
+    pub async fn upload(&self, key: &str, name_and_query: &str, bytes: Vec<u8>) -> Answer {
+        let response = self
+            .client
+            .post(self.url(&format!("/api/files/upload/{name_and_query}")))
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+            .await
+            .expect("the upload is answered");
+        read(response).await
+    }
+
+    /// Regular files under this app's own file storage directory.
+    pub fn stored_files(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|entry| match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => count(&entry.path()),
+                    Ok(kind) if kind.is_file() => 1,
+                    _ => 0,
+                })
+                .sum()
+        }
+        count(
+            self.files_dir
+                .as_deref()
+                .expect("the app's own file storage"),
+        )
+    }
+
     /// Stops the app the way a signal would, and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -214,6 +263,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(dir) = self.files_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -31,6 +31,9 @@ fn defaults_apply_when_only_the_redis_url_is_set() {
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             edge: crate::edge::EdgeConfig::default(),
+            files: crate::files::FileStorageConfig::Local(
+                crate::files::DEFAULT_FILE_STORAGE.into()
+            ),
         }
     );
     assert_eq!(config.cache, CacheConfig::default());

@@ -1,7 +1,7 @@
 //! The in-process link store of the embedded single-process mode, written by the management API.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use shared::{DEFAULT_DOMAIN, DomainRecord, LinkRecord, QrImage};
 
@@ -19,6 +19,8 @@ pub struct MemoryLinkStore {
     domains: Arc<RwLock<HashMap<String, Arc<DomainRecord>>>>,
     /// QR code images by code alias, served at `/qr/{alias}`.
     qr_images: Arc<RwLock<HashMap<String, Arc<QrImage>>>>,
+    /// Downloads served per file link with a download limit, since the process started.
+    downloads: Arc<Mutex<HashMap<i64, u64>>>,
 }
 
 impl MemoryLinkStore {
@@ -34,6 +36,18 @@ impl MemoryLinkStore {
             .entry(record.domain.clone())
             .or_default()
             .insert(record.alias.clone(), Arc::new(record));
+    }
+
+    /// Adds one to the downloads of link `link_id`, starting from `recorded` when it has no
+    /// counter yet, and returns the new count.
+    pub fn count_download(&self, link_id: i64, recorded: u64) -> u64 {
+        let mut downloads = self
+            .downloads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n_downloads = downloads.entry(link_id).or_insert(recorded);
+        *n_downloads += 1;
+        *n_downloads
     }
 
     /// Forgets the record of `domain`/`alias`, if any.

@@ -154,4 +154,31 @@ impl RedisLinkStore {
             }
         }
     }
+
+    /// `SET {downloads key} recorded NX` then `INCR`, in one atomic transaction: the new count.
+    pub(crate) async fn count_download(
+        &self,
+        link_id: i64,
+        recorded: u64,
+    ) -> Result<u64, StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.keys.downloads(link_id);
+        let count = async {
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&key)
+                .arg(recorded)
+                .arg("NX")
+                .ignore()
+                .incr(&key, 1)
+                .query_async::<(u64,)>(&mut connection)
+                .await
+        };
+        let (n_downloads,) = tokio::time::timeout(LOOKUP_TIMEOUT, count)
+            .await
+            .map_err(|_| StoreError::TimedOut)?
+            .map_err(StoreError::Unavailable)?;
+        Ok(n_downloads)
+    }
 }

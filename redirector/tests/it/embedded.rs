@@ -12,11 +12,7 @@ use crate::support::link;
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
 
-async fn get(
-    redirector: &Redirector,
-    host: &str,
-    path: &str,
-) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+async fn get(redirector: &Redirector, host: &str, path: &str) -> redirector::Reply {
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_str(host).unwrap());
     headers.insert("user-agent", HeaderValue::from_static("Mozilla/5.0"));

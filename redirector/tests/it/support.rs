@@ -58,6 +58,14 @@ async fn spawn_unready_with(
         ("REDIS_URL", redis_url.to_owned()),
         ("REDIS_KEY_PREFIX", prefix.to_owned()),
         ("REDIRECTOR_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        // No test here serves files: an empty directory outside the source tree.
+        (
+            "FILE_STORAGE",
+            std::env::temp_dir()
+                .join("oml-redirector-test-files")
+                .display()
+                .to_string(),
+        ),
         // Long enough that only invalidation can explain a link appearing within a second.
         ("REDIRECTOR_NEGATIVE_TTL_SECS", "60".to_owned()),
         ("REDIRECTOR_SHUTDOWN_GRACE_SECS", "5".to_owned()),

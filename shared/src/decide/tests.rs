@@ -3,8 +3,8 @@
 use super::*;
 use crate::DEFAULT_DOMAIN;
 use crate::link::{
-    CampaignList, DeepLink, LINK_RECORD_VERSION, ListedLink, Member, Meta, Parameter, PixelTag,
-    Rotator,
+    CampaignList, DeepLink, FileDownload, LINK_RECORD_VERSION, ListedLink, Member, Meta, Parameter,
+    PixelTag, Rotator,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -702,4 +702,80 @@ fn only_web_and_app_schemes_are_safe() {
     ] {
         assert!(!is_safe_destination(unsafe_url), "{unsafe_url}");
     }
+}
+
+#[test]
+fn a_hosted_file_is_downloaded_after_its_password_and_never_by_unfurlers() {
+    let file = FileDownload {
+        key: "files/1/abc".into(),
+        name: "report.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 3,
+        max_downloads: Some(2),
+        downloads: 0,
+    };
+    let hosted = with(|l| {
+        l.url = String::new();
+        l.mode = LinkMode::File(file.clone());
+        // Targeting never applies to a file.
+        l.geo = vec![target("CA", "https://ca.example/")];
+    });
+    let protected = with(|l| {
+        l.mode = hosted.mode.clone();
+        l.password = Some("$argon2id$hash".into());
+    });
+    let as_class = |class| Visitor { class, ..PERSON };
+    check(&[
+        (
+            "a person downloads",
+            hosted.clone(),
+            Visitor {
+                country: Some("CA"),
+                ..PERSON
+            },
+            Decision::Download { file: &file },
+        ),
+        (
+            "an HTTP library downloads",
+            hosted.clone(),
+            as_class(VisitorClass::Bot),
+            Decision::Download { file: &file },
+        ),
+        (
+            "a HEAD request is answered as a download",
+            hosted.clone(),
+            as_class(VisitorClass::Head),
+            Decision::Download { file: &file },
+        ),
+        (
+            "an unfurler gets the card, not the bytes",
+            hosted.clone(),
+            as_class(VisitorClass::Preview),
+            Decision::Preview,
+        ),
+        (
+            "a protected file asks for its password",
+            protected.clone(),
+            PERSON,
+            Decision::Password,
+        ),
+        (
+            "an unlocked protected file downloads",
+            protected,
+            Visitor {
+                unlocked: true,
+                ..PERSON
+            },
+            Decision::Download { file: &file },
+        ),
+        (
+            "an expired file is gone",
+            with(|l| {
+                l.mode = hosted.mode.clone();
+                l.expires_at = Some(NOW - 1);
+            }),
+            PERSON,
+            Decision::Gone,
+        ),
+    ]);
 }
