@@ -331,7 +331,10 @@ pub async fn list(
 ) -> Result<(u64, Vec<HostedFile>), ApiError> {
     let mut select = file::Entity::find().filter(file::Column::UserId.eq(user_id));
     if let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) {
-        select = select.filter(file::Column::Name.contains(name));
+        select = select.filter(crate::listing::contains_ignoring_case(
+            (file::Entity, file::Column::Name),
+            name,
+        ));
     }
     let select = select
         .order_by_desc(file::Column::CreatedAt)

@@ -6,7 +6,7 @@ pub mod title;
 pub mod validate;
 
 use chrono::{NaiveDateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -378,22 +378,16 @@ pub async fn list(
         .map(str::trim)
         .filter(|k| !k.is_empty())
     {
-        let escaped = keyword
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
         let mut any = Condition::any();
         for column in [
             link::Column::Url,
             link::Column::Alias,
             link::Column::MetaTitle,
         ] {
-            any = any.add(
-                Expr::expr(Func::lower(Expr::col((link::Entity, column))))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-            );
+            any = any.add(crate::listing::contains_ignoring_case(
+                (link::Entity, column),
+                keyword,
+            ));
         }
         select = select.filter(any);
     }

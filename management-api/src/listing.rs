@@ -1,7 +1,20 @@
 //! One page of a query and the number of rows it matches: what every list endpoint answers with
 //! (REFERENCE §1.5), whatever the resource.
 
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, SimpleExpr};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Select};
+
+/// `lower(column) LIKE '%keyword%'` with `%`, `_` and `\` in the keyword taken literally: the
+/// same case-insensitive search on SQLite and PostgreSQL (whose `LIKE` is case-sensitive).
+pub fn contains_ignoring_case(column: impl IntoColumnRef, keyword: &str) -> SimpleExpr {
+    let escaped = keyword
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
 
 /// Page `page` (1-based) of `select` with `per_page` rows, and the total count.
 pub async fn one_page<E>(

@@ -126,6 +126,17 @@ async fn a_file_is_uploaded_listed_and_downloaded_through_its_short_link() {
             (&json!(2), &json!(2), &Value::Null)
         );
         assert_eq!(page_two.body["list"][0]["id"], id, "oldest last");
+        let beyond = list(&app, ADMIN_KEY, "?limit=1&page=3").await;
+        assert_eq!(
+            (&beyond.body["result"], &beyond.body["list"]),
+            (&json!(2), &json!([]))
+        );
+        // The name filter ignores case on both backends.
+        let shouting = list(&app, ADMIN_KEY, "?name=PRICES").await;
+        assert_eq!(shouting.body["result"], 1, "{:?}", shouting.body);
+        assert_eq!(shouting.body["list"][0]["id"], id);
+        let literal = list(&app, ADMIN_KEY, "?name=%25").await;
+        assert_eq!(literal.body["result"], 0, "a % is not a wildcard");
         app.stop().await;
     }
 }
@@ -247,6 +258,72 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
             .unwrap();
         assert_eq!(anonymous.status(), 403);
         assert_eq!(app.stored_files(), 0);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_file_on_a_branded_domain_is_served_only_on_that_host() {
+    for db in lanes().await {
+        let app = TestApp::embedded(&db).await;
+        let domain = app
+            .call(
+                Method::POST,
+                "/api/domain/add",
+                Some(ADMIN_KEY),
+                Some(json!({"domain": "https://files.brand.example"})),
+            )
+            .await;
+        assert_eq!(domain.status, 200, "{:?}", domain.body);
+
+        let other = app.add_user("cyd").await;
+        let foreign = app
+            .upload(&other, "x.pdf?domain=https://files.brand.example", pdf("x"))
+            .await;
+        // Someone else's domain is ignored, as url/add does: the link lands on the default host.
+        assert_eq!(foreign.status, 200, "{:?}", foreign.body);
+        let foreign_url = foreign.body["shorturl"].as_str().unwrap();
+        assert_eq!(
+            foreign_url,
+            format!(
+                "http://localhost:{}{}",
+                app.addr.port(),
+                path_of(foreign_url)
+            )
+        );
+
+        let body = pdf("brand book");
+        let uploaded = app
+            .upload(
+                ADMIN_KEY,
+                "brand.pdf?custom=brandbook&domain=https://files.brand.example",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(uploaded.status, 200, "{:?}", uploaded.body);
+        assert_eq!(
+            uploaded.body["shorturl"],
+            "https://files.brand.example/brandbook"
+        );
+        let on_brand = app
+            .client
+            .get(app.url("/brandbook"))
+            .header("host", "files.brand.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(on_brand.status(), 200);
+        assert_eq!(on_brand.bytes().await.unwrap().to_vec(), body);
+        assert_eq!(
+            app.visit(&app.url("/brandbook")).await.status(),
+            404,
+            "not on the default host"
+        );
+        let listed = list(&app, ADMIN_KEY, "").await;
+        assert_eq!(
+            listed.body["list"][0]["shorturl"],
+            "https://files.brand.example/brandbook"
+        );
         app.stop().await;
     }
 }
