@@ -9,8 +9,10 @@ pub mod files;
 pub mod links;
 pub mod paging;
 pub mod pixels;
+pub mod plans;
 pub mod qr;
 pub mod splash;
+pub mod users;
 
 use poem_openapi::auth::ApiKey;
 use poem_openapi::{Object, SecurityScheme, Tags};
@@ -38,6 +40,8 @@ pub enum ApiTags {
     Qr,
     /// Hosted files, each downloaded through a short link.
     Files,
+    /// Plans and users, for admins only.
+    Admin,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

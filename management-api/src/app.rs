@@ -27,9 +27,12 @@ use crate::api::domains::DomainsApi;
 use crate::api::files::FilesApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
+use crate::api::plans::PlansApi;
 use crate::api::qr::QrApi;
 use crate::api::splash::SplashApi;
 use crate::api::splash::overlay::OverlayApi;
+use crate::api::users::UsersApi;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ShortUrls};
 use crate::error::ApiError;
 use crate::gate::{ApiGate, error_response};
@@ -51,6 +54,10 @@ pub struct AppState {
     pub short_urls: ShortUrls,
     /// Where uploaded files are kept (`FILE_STORAGE`).
     pub files: redirector::FileStorage,
+    /// What subscription expiry and sign-in links are measured against.
+    pub clock: Arc<dyn Clock>,
+    /// Base URL of the sign-in pages, without a trailing slash.
+    pub dashboard_base: String,
 }
 
 /// Click events the embedded redirector may hold before dropping new ones; sized so a burst of a
@@ -138,6 +145,11 @@ impl App {
     /// Connects, migrates, creates the first admin when the database is new, starts the
     /// background tasks and binds the listener. Nothing is served until [`App::run`].
     pub async fn bind(config: Config) -> anyhow::Result<App> {
+        App::bind_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`App::bind`] on another clock, for tests that move time forward.
+    pub async fn bind_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         // First: a bad rules file or database stops the start before anything is touched.
         let enricher = Arc::new(stats::Enricher::from_config(&config)?);
         let files = redirector::FileStorage::open(&config.files)?;
@@ -165,6 +177,7 @@ impl App {
             .and_then(|addr| addr.as_socket_addr().copied())
             .context("the listener has no socket address")?;
         let short_urls = ShortUrls::new(&config.base_url_for(local_addr));
+        let dashboard_base = config.dashboard_base_for(local_addr);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
@@ -229,6 +242,8 @@ impl App {
             publisher,
             short_urls,
             files,
+            clock,
+            dashboard_base,
         });
         Ok(App {
             acceptor,
@@ -321,6 +336,12 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
                 state: state.clone(),
             },
             FilesApi {
+                state: state.clone(),
+            },
+            PlansApi {
+                state: state.clone(),
+            },
+            UsersApi {
                 state: state.clone(),
             },
         ),

@@ -27,6 +27,34 @@ pub struct Caller {
     pub key_hash: String,
     /// Requests per minute allowed by the caller's plan, when it sets one.
     pub plan_rate_limit: Option<u32>,
+    /// What kind of credential was presented.
+    pub credential: CredentialKind,
+}
+
+/// The kinds of credential of REFERENCE §2.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// The account's own key: everything the user may do, admin endpoints included.
+    Account,
+    /// A developer key limited to permission groups; never admin endpoints.
+    Developer {
+        /// The groups it reaches (`all` for every non-admin group).
+        permissions: Vec<String>,
+    },
+}
+
+impl Caller {
+    /// Admin endpoints (REFERENCE §14, §15): the admin's account key only; anyone else gets
+    /// the reference's 403 and nothing runs.
+    pub fn require_admin(&self) -> Result<(), crate::error::ApiError> {
+        if self.user.is_admin && self.credential == CredentialKind::Account {
+            return Ok(());
+        }
+        Err(crate::error::ApiError::forbidden(
+            "admin_only",
+            crate::error::messages::NO_ENDPOINT_PERMISSION,
+        ))
+    }
 }
 
 /// Why a credential was refused; each maps to one of the reference's 403 messages.
@@ -72,13 +100,15 @@ pub fn generate_key() -> String {
         .collect()
 }
 
-/// Finds the caller behind `key`, or says why it is refused.
+/// Finds the caller behind `key` as of `now` (an expired subscription is settled first), or
+/// says why it is refused.
 pub async fn authenticate(
     db: &DatabaseConnection,
     key: &str,
+    now: chrono::NaiveDateTime,
 ) -> Result<Result<Caller, Refusal>, DbErr> {
     let key_hash = hash_key(key);
-    let Some((_, Some(user))) = api_key::Entity::find()
+    let Some((key_row, Some(user))) = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(&key_hash))
         .find_also_related(user::Entity)
         .one(db)
@@ -92,6 +122,13 @@ pub async fn authenticate(
     if !user.active {
         return Ok(Err(Refusal::Inactive));
     }
+    let user = crate::plans::settle_expiry(db, user, now).await?;
+    let credential = match key_row.kind.as_str() {
+        "account" => CredentialKind::Account,
+        _ => CredentialKind::Developer {
+            permissions: serde_json::from_str(&key_row.permissions).unwrap_or_default(),
+        },
+    };
     let plan = match user.plan_id {
         Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
         None => None,
@@ -112,6 +149,7 @@ pub async fn authenticate(
         user,
         key_hash,
         plan_rate_limit,
+        credential,
     }))
 }
 

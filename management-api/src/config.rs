@@ -35,6 +35,9 @@ pub struct Config {
     /// The base of short URLs (`PUBLIC_BASE_URL`); unset means the listener's own URL, known
     /// only once it is bound (see [`Config::base_url_for`]).
     pub public_base_url: Option<Url>,
+    /// `DASHBOARD_BASE_URL`: where people reach this tier's sign-in pages (one-time sign-in
+    /// links point there); unset means the short-link base when embedded, else the listener's URL.
+    pub dashboard_base_url: Option<Url>,
     /// `SYSTEM_DOMAINS`: shared short domains every user whose plan has `multiple` may use.
     pub system_domains: Vec<SystemDomain>,
     /// The first admin's API key, used only when no user exists yet.
@@ -80,6 +83,13 @@ impl Config {
             ),
             None => None,
         };
+        let dashboard_base_url =
+            match source.get("DASHBOARD_BASE_URL") {
+                Some(raw) => Some(parse_base_url(&raw).ok_or_else(|| {
+                    ConfigError::new("DASHBOARD_BASE_URL", "must be an http(s) URL")
+                })?),
+                None => None,
+            };
         let database_url = source
             .get("DATABASE_URL")
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
@@ -105,6 +115,7 @@ impl Config {
                 .get("REDIS_KEY_PREFIX")
                 .unwrap_or_else(|| "oml".to_owned()),
             public_base_url,
+            dashboard_base_url,
             system_domains: system_domains(source)?,
             initial_api_key: source.get("INITIAL_API_KEY").map(SecretString::from),
             rate_limit_per_minute: u32::try_from(rate_limit)
@@ -192,6 +203,17 @@ fn default_base_url(listen_addr: SocketAddr) -> Url {
 }
 
 impl Config {
+    /// The base of the sign-in pages once the listener is bound at `bound`, without a trailing
+    /// slash.
+    pub fn dashboard_base_for(&self, bound: SocketAddr) -> String {
+        let base = match (&self.dashboard_base_url, &self.redis_url) {
+            (Some(base), _) => base.clone(),
+            (None, None) => self.base_url_for(bound),
+            (None, Some(_)) => default_base_url(bound),
+        };
+        base.as_str().trim_end_matches('/').to_owned()
+    }
+
     /// The base of short URLs once the listener is bound at `bound`.
     pub fn base_url_for(&self, bound: SocketAddr) -> Url {
         self.public_base_url

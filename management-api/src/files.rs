@@ -310,7 +310,7 @@ async fn store_body(
 }
 
 /// Removes a stored object; a failure leaves an orphan that is logged, never a broken link.
-async fn delete_object(store: &dyn ObjectStore, key: &str) {
+pub(crate) async fn delete_object(store: &dyn ObjectStore, key: &str) {
     let Ok(path) = ObjectPath::parse(key) else {
         return;
     };

@@ -57,7 +57,7 @@ impl<E: Endpoint> Endpoint for ApiGateEndpoint<E> {
             .and_then(auth::credential)
             .map(str::to_owned);
         let verdict = match key {
-            Some(key) => auth::authenticate(&state.db, &key).await,
+            Some(key) => auth::authenticate(&state.db, &key, state.clock.naive_now()).await,
             None => Ok(Err(Refusal::InvalidKey)),
         };
         let default_limit = state.config.rate_limit_per_minute;

@@ -2,6 +2,7 @@
 //! committed together with its outbox row so the redirect tier always learns of it.
 
 pub mod alias;
+pub mod plan_rules;
 pub mod title;
 pub mod validate;
 
@@ -13,8 +14,7 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::auth::feature_limit;
-use crate::entity::{link, plan, user};
+use crate::entity::{link, user};
 use crate::error::{ApiError, is_unique_violation, messages};
 use crate::publish;
 use crate::{campaigns, channels, domains};
@@ -163,34 +163,12 @@ async fn usable_link_type(
     Ok(allowed.then_some(link_type))
 }
 
-/// Checks the link quota of the caller's plan (`limits.links`, 0 = unlimited; admins exempt).
+/// Checks the quotas of the caller's plan before one more link (see [`plan_rules`]).
 pub(crate) async fn check_quota(
     db: &DatabaseConnection,
     owner: &user::Model,
 ) -> Result<(), ApiError> {
-    if owner.is_admin {
-        return Ok(());
-    }
-    let Some(plan_id) = owner.plan_id else {
-        return Ok(());
-    };
-    let Some(plan) = plan::Entity::find_by_id(plan_id).one(db).await? else {
-        return Ok(());
-    };
-    let Some(max_links) = feature_limit(&plan, "links").filter(|max| *max > 0) else {
-        return Ok(());
-    };
-    let n_links = link::Entity::find()
-        .filter(link::Column::UserId.eq(owner.id))
-        .count(db)
-        .await?;
-    if n_links >= max_links {
-        return Err(ApiError::forbidden(
-            "link_quota",
-            "You have reached your maximum links limit. Please upgrade to another plan.",
-        ));
-    }
-    Ok(())
+    plan_rules::check_quotas(db, owner, now()).await
 }
 
 /// Creates a link for `owner`.
@@ -200,6 +178,7 @@ pub async fn create(
     input: LinkInput,
 ) -> Result<link::Model, ApiError> {
     let now = now();
+    plan_rules::check_features(&state.db, owner, &input).await?;
     let own_hosts = domains::served_hosts(state, owner.id).await?;
     let url = validate::destination(input.url.as_deref(), &own_hosts)?;
     let expiry = optional_expiry(input.expiry.as_deref(), now)?;
@@ -452,6 +431,7 @@ pub async fn update(
     input: LinkInput,
 ) -> Result<link::Model, ApiError> {
     let current = owned(&state.db, owner.id, id).await?;
+    plan_rules::check_features(&state.db, owner, &input).await?;
     let now = now();
     let mut active: link::ActiveModel = current.clone().into();
     if input

@@ -22,6 +22,7 @@ mod m20260101_000012_create_splash_pages_and_overlays;
 mod m20260101_000013_create_domains;
 mod m20260101_000014_create_qr_codes;
 mod m20260101_000015_create_files;
+mod m20260101_000016_create_sign_in_tokens;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
 /// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000013_create_domains::Migration),
             Box::new(m20260101_000014_create_qr_codes::Migration),
             Box::new(m20260101_000015_create_files::Migration),
+            Box::new(m20260101_000016_create_sign_in_tokens::Migration),
         ]
     }
 }

@@ -60,4 +60,6 @@ pub(crate) enum Users {
     Active,
     Banned,
     Registered,
+    /// Added by the sign-in tokens migration.
+    LastPayment,
 }

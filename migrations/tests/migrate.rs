@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "plans",
     "users",
     "api_keys",
@@ -22,6 +22,8 @@ const TABLES: [&str; 15] = [
     "overlays",
     "domains",
     "qr_codes",
+    "files",
+    "sign_in_tokens",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {
@@ -43,6 +45,8 @@ async fn check_up_and_down(db: &DatabaseConnection) {
             "{index} missing"
         );
     }
+
+    assert!(manager.has_column("users", "last_payment").await.unwrap());
 
     let backend = db.get_database_backend();
     let row = JsonValue::find_by_statement(Statement::from_string(

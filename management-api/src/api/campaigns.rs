@@ -11,11 +11,14 @@ use poem_openapi::{Object, OpenApi};
 use super::paging::{PageInfo, Paging};
 use super::{ApiKeyAuth, ApiTags, MessageResponse, parse_id};
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, check_plan_feature};
 use crate::campaigns::{self, CampaignChanges};
 use crate::entity::campaign;
 use crate::error::ApiError;
 use crate::publish::campaigns::{list_alias, rotator_alias};
+
+/// The plan feature behind every campaigns operation.
+const FEATURE: &str = "bundle";
 
 /// The campaign operations.
 pub struct CampaignsApi {
@@ -138,6 +141,7 @@ impl CampaignsApi {
         /// 1-based page (default 1).
         page: Query<Option<String>>,
     ) -> Result<Json<CampaignListResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let paging = Paging::from_query(
             limit.0.as_deref(),
             page.0.as_deref(),
@@ -180,6 +184,7 @@ impl CampaignsApi {
         caller: Data<&Caller>,
         body: Json<CampaignRequest>,
     ) -> Result<Json<CampaignResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let body = body.0;
         let model =
             campaigns::create(&self.state, &caller.user, body.name, body.slug, body.public).await?;
@@ -202,6 +207,7 @@ impl CampaignsApi {
         id: Path<String>,
         body: Json<CampaignRequest>,
     ) -> Result<Json<CampaignResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = campaign_id(&id.0)?;
         let body = body.0;
         let changes = CampaignChanges {
@@ -228,6 +234,7 @@ impl CampaignsApi {
         /// Campaign id.
         id: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = campaign_id(&id.0)?;
         campaigns::delete(&self.state, &caller.user, id).await?;
         Ok(Json(MessageResponse::new(
@@ -250,6 +257,7 @@ impl CampaignsApi {
         /// Link id.
         linkid: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let campaign = campaign_id(&campaignid.0)?;
         campaigns::assign(&self.state, &caller.user, campaign, parse_id(&linkid.0)).await?;
         Ok(Json(MessageResponse::new(

@@ -11,10 +11,13 @@ use poem_openapi::{Object, OpenApi};
 use super::paging::{PageInfo, Paging};
 use super::{ApiKeyAuth, ApiTags, MessageResponse, parse_id};
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, check_plan_feature};
 use crate::channels::{self, ChannelChanges};
 use crate::entity::channel;
 use crate::error::ApiError;
+
+/// The plan feature behind every channels operation.
+const FEATURE: &str = "channels";
 
 /// The channel operations.
 pub struct ChannelsApi {
@@ -211,6 +214,7 @@ impl ChannelsApi {
         /// 1-based page (default 1).
         page: Query<Option<String>>,
     ) -> Result<Json<ChannelListResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let paging = self.paging(limit.0.as_deref(), page.0.as_deref());
         let (total, models) =
             channels::list(&self.state.db, caller.user.id, paging.per_page, paging.page).await?;
@@ -240,6 +244,7 @@ impl ChannelsApi {
         /// 1-based page (default 1).
         page: Query<Option<String>>,
     ) -> Result<Json<ChannelItemsResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = channel_id(&id.0)?;
         let paging = self.paging(limit.0.as_deref(), page.0.as_deref());
         let (total, entries) = channels::items_in(
@@ -273,6 +278,7 @@ impl ChannelsApi {
         caller: Data<&Caller>,
         body: Json<ChannelRequest>,
     ) -> Result<Json<ChannelResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let body = body.0;
         let model = channels::create(
             &self.state.db,
@@ -302,6 +308,7 @@ impl ChannelsApi {
         id: Path<String>,
         body: Json<ChannelRequest>,
     ) -> Result<Json<ChannelResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = channel_id(&id.0)?;
         let body = body.0;
         let changes = ChannelChanges {
@@ -332,6 +339,7 @@ impl ChannelsApi {
         /// Channel id.
         id: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = channel_id(&id.0)?;
         channels::delete(&self.state.db, caller.user.id, id).await?;
         Ok(Json(MessageResponse::new(
@@ -358,6 +366,7 @@ impl ChannelsApi {
         /// The item's id.
         itemid: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let channel = channel_id(&channelid.0)?;
         channels::assign(
             &self.state.db,

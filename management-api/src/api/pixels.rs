@@ -11,10 +11,13 @@ use poem_openapi::{Object, OpenApi};
 use super::paging::{PageInfo, Paging};
 use super::{ApiKeyAuth, ApiTags, MessageResponse, format_timestamp, parse_id};
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, check_plan_feature};
 use crate::entity::pixel;
 use crate::error::ApiError;
 use crate::pixels;
+
+/// The plan feature behind every pixels operation.
+const FEATURE: &str = "pixels";
 
 /// The pixel operations.
 pub struct PixelsApi {
@@ -119,6 +122,7 @@ impl PixelsApi {
         /// 1-based page (default 1).
         page: Query<Option<String>>,
     ) -> Result<Json<PixelListResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let paging = Paging::from_query(
             limit.0.as_deref(),
             page.0.as_deref(),
@@ -143,6 +147,7 @@ impl PixelsApi {
         caller: Data<&Caller>,
         body: Json<CreatePixelRequest>,
     ) -> Result<Json<CreatedPixel>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let body = body.0;
         let model = pixels::create(
             &self.state.db,
@@ -174,6 +179,7 @@ impl PixelsApi {
         id: Path<String>,
         body: Json<UpdatePixelRequest>,
     ) -> Result<Json<MessageResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = pixel_id(&id.0)?;
         let body = body.0;
         pixels::update(&self.state.db, caller.user.id, id, body.tag, body.name).await?;
@@ -197,6 +203,7 @@ impl PixelsApi {
         /// Pixel id.
         id: Path<String>,
     ) -> Result<Json<MessageResponse>, ApiError> {
+        check_plan_feature(&self.state.db, &caller.user, FEATURE).await?;
         let id = pixel_id(&id.0)?;
         pixels::delete(&self.state, caller.user.id, id).await?;
         Ok(Json(MessageResponse::new(

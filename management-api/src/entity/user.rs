@@ -24,6 +24,8 @@ pub struct Model {
     pub active: bool,
     pub banned: bool,
     pub registered: DateTime,
+    /// When the current subscription was last paid for (set by an admin's subscribe).
+    pub last_payment: Option<DateTime>,
 }
 
 /// Tables a user refers to or is referred to by.

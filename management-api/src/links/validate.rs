@@ -130,21 +130,27 @@ pub fn custom_alias(raw: &str) -> Result<String, ApiError> {
     Ok(slug)
 }
 
-/// An expiry timestamp (`YYYY-MM-DD HH:MM:SS`, or a date meaning its end), later than `now`.
-pub fn expiry(raw: &str, now: NaiveDateTime) -> Result<NaiveDateTime, ApiError> {
+/// A timestamp as clients send them: `YYYY-MM-DD HH:MM:SS`, the same with a `T`, or a date
+/// meaning its last second (UTC).
+pub fn parse_timestamp(raw: &str) -> Option<NaiveDateTime> {
     let raw = raw.trim();
-    let parsed = NaiveDateTime::parse_from_str(raw, crate::api::TIMESTAMP_FORMAT)
+    NaiveDateTime::parse_from_str(raw, crate::api::TIMESTAMP_FORMAT)
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
         .or_else(|_| {
             chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map(|date| date.and_hms_opt(23, 59, 59).expect("a valid time"))
         })
-        .map_err(|_| {
-            ApiError::unprocessable(
-                "invalid_expiry",
-                "Please enter a valid expiry date (YYYY-MM-DD HH:MM:SS).",
-            )
-        })?;
+        .ok()
+}
+
+/// An expiry timestamp (see [`parse_timestamp`]), later than `now`.
+pub fn expiry(raw: &str, now: NaiveDateTime) -> Result<NaiveDateTime, ApiError> {
+    let parsed = parse_timestamp(raw).ok_or_else(|| {
+        ApiError::unprocessable(
+            "invalid_expiry",
+            "Please enter a valid expiry date (YYYY-MM-DD HH:MM:SS).",
+        )
+    })?;
     if parsed <= now {
         return Err(ApiError::unprocessable(
             "expiry_in_past",

@@ -12,6 +12,7 @@ mod embedded;
 mod files;
 mod links;
 mod pixels;
+mod plans;
 mod qr;
 mod qr_images;
 mod rotator;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use management_api::clock::ManualClock;
 use management_api::{App, Config};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
@@ -42,11 +43,18 @@ impl Answer {
 #[derive(Default)]
 pub struct TestAppBuilder {
     vars: HashMap<&'static str, String>,
+    clock: Option<ManualClock>,
 }
 
 impl TestAppBuilder {
     pub fn var(mut self, name: &'static str, value: impl Into<String>) -> TestAppBuilder {
         self.vars.insert(name, value.into());
+        self
+    }
+
+    /// Runs the app on `clock`, which the test moves forward.
+    pub fn clock(mut self, clock: &ManualClock) -> TestAppBuilder {
+        self.clock = Some(clock.clone());
         self
     }
 
@@ -81,7 +89,10 @@ impl TestAppBuilder {
                 .clone(),
         );
         let config = Config::from_source(&self.vars).expect("a valid test configuration");
-        let app = App::bind(config).await.expect("the app starts");
+        let clock = self.clock.unwrap_or_default();
+        let app = App::bind_with_clock(config, std::sync::Arc::new(clock))
+            .await
+            .expect("the app starts");
         let addr = app.local_addr();
         let db_conn = app.state().db.clone();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
