@@ -358,8 +358,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
     let ready_state = state.clone();
     let mut route = Route::new()
         .at("/api/openapi.json", spec)
-        .nest("/api", api.with(ApiGate::new(state)))
+        .nest("/api", api.with(ApiGate::new(state.clone())))
         .nest("/docs", docs)
+        .nest("/user", crate::dashboard::routes(state))
         .at("/healthz", make_sync(|_| "ok"))
         .at(
             "/readyz",

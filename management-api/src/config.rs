@@ -66,6 +66,9 @@ pub struct Config {
     /// `FETCH_ALLOW_LOOPBACK`, for tests only: lets QR logos and destination titles be
     /// downloaded from loopback addresses, where a test serves them. Private and link-local addresses stay refused.
     pub fetch_allow_loopback: bool,
+    /// `DASHBOARD_REGISTRATION`: whether anyone may create an account at `/user/register`.
+    /// Off by default: on a self-hosted server the operator opens sign-ups deliberately.
+    pub registration_open: bool,
 }
 
 impl Config {
@@ -140,6 +143,7 @@ impl Config {
                 DEFAULT_MAX_UPLOAD_BYTES,
             )?,
             fetch_allow_loopback: parsed_or(source, "FETCH_ALLOW_LOOPBACK", false)?,
+            registration_open: parsed_or(source, "DASHBOARD_REGISTRATION", false)?,
         })
     }
 

@@ -17,6 +17,7 @@ pub mod pixel;
 pub mod plan;
 pub mod publish_outbox;
 pub mod qr;
+pub mod session;
 pub mod sign_in_token;
 pub mod splash_page;
 pub mod user;

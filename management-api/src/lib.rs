@@ -13,6 +13,7 @@ pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod domains;
 pub mod entity;
 pub mod error;

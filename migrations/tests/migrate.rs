@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "plans",
     "users",
     "api_keys",
@@ -24,6 +24,7 @@ const TABLES: [&str; 17] = [
     "qr_codes",
     "files",
     "sign_in_tokens",
+    "sessions",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {

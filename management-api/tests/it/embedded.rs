@@ -247,6 +247,17 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/files",
         "/files/upload/{filename}",
         "/file/{id}/delete",
+        "/plans",
+        "/plan/{planid}/user/{userid}",
+        "/plan/add",
+        "/plan/{id}/update",
+        "/plan/{id}/delete",
+        "/users",
+        "/user/{id}",
+        "/user/add",
+        "/user/{id}/delete",
+        "/user/login/{id}",
+        "/user/{id}/apikey",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }

@@ -1,0 +1,131 @@
+//! The dashboard's templates and how they are answered: HTML that askama escaped, a strict
+//! Content-Security-Policy (no script, inline styles, forms posting back here only, never
+//! framed) and no caching, since the pages show account data.
+
+use askama::Template;
+use poem::Response;
+use poem::http::{StatusCode, header};
+
+/// The policy of every dashboard page.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; \
+                       base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The sign-in form.
+#[derive(Template)]
+#[template(path = "dashboard/login.html")]
+pub struct LoginPage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub csrf: &'a str,
+    pub next: &'a str,
+    pub login: &'a str,
+    pub error: Option<&'a str>,
+    pub registration: bool,
+}
+
+/// The registration form.
+#[derive(Template)]
+#[template(path = "dashboard/register.html")]
+pub struct RegisterPage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The account overview.
+#[derive(Template)]
+#[template(path = "dashboard/home.html")]
+pub struct HomePage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub plan: &'a str,
+    pub status: &'a str,
+    pub expires: Option<String>,
+}
+
+/// The API key page; `new_key` only on the answer that made it.
+#[derive(Template)]
+#[template(path = "dashboard/apikey.html")]
+pub struct ApiKeyPage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub csrf: &'a str,
+    pub new_key: Option<&'a str>,
+    pub created: String,
+}
+
+/// Email and password.
+#[derive(Template)]
+#[template(path = "dashboard/settings.html")]
+pub struct SettingsPage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+}
+
+/// A page that only says something.
+#[derive(Template)]
+#[template(path = "dashboard/message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub message: &'a str,
+}
+
+/// `page` rendered with `status`.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => Response::builder()
+            .status(status)
+            .content_type("text/html; charset=utf-8")
+            .header(header::CONTENT_SECURITY_POLICY, CSP)
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::REFERRER_POLICY, "same-origin")
+            .body(body),
+        Err(err) => {
+            tracing::error!(error = %err, "dashboard page rendering failed");
+            Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .body("internal error")
+        }
+    }
+}
+
+/// A [`MessagePage`].
+pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            title,
+            nav_csrf: None,
+            message,
+        },
+    )
+}
+
+/// Whether `password` matches the argon2 `hash`. Without a hash the work is still done on a
+/// throwaway one, so that both answers take as long.
+pub fn verify_password(password: &str, hash: Option<String>) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wz5C0iBPAFi8Yd1xkEybqsRFQSP3nUkOlA2rX+oYFOk";
+    let (hash, real) = match &hash {
+        Some(hash) => (hash.as_str(), true),
+        None => (DECOY, false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
+}
