@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod channels;
 pub mod domains;
 pub mod files;
+pub mod keys;
 pub mod links;
 pub mod paging;
 pub mod pixels;

@@ -25,6 +25,7 @@ use crate::api::campaigns::CampaignsApi;
 use crate::api::channels::ChannelsApi;
 use crate::api::domains::DomainsApi;
 use crate::api::files::FilesApi;
+use crate::api::keys::KeysApi;
 use crate::api::links::LinksApi;
 use crate::api::pixels::PixelsApi;
 use crate::api::plans::PlansApi;
@@ -342,6 +343,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
                 state: state.clone(),
             },
             UsersApi {
+                state: state.clone(),
+            },
+            KeysApi {
                 state: state.clone(),
             },
         ),

@@ -39,6 +39,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/logout", poem::post(logout))
         .at("/register", get(register_form).post(register))
         .at("/apikey", get(api_key_page).post(regenerate_key))
+        .at("/keys", poem::post(create_developer_key))
+        .at("/keys/:id/delete", poem::post(delete_developer_key))
         .at("/settings", get(settings_page).post(save_settings))
         .at("/login/sso/:token", get(sign_in_link))
         .data(state)
@@ -405,16 +407,15 @@ async fn register(
         Ok((model, key)) => match session::open(&state.db, model.id, now).await {
             // The new key is shown on this answer, once.
             Ok((token, row)) => with_cookie(
-                pages::render(
-                    StatusCode::OK,
-                    &pages::ApiKeyPage {
-                        title: "API key",
-                        nav_csrf: Some(&row.csrf_token),
-                        csrf: &row.csrf_token,
-                        new_key: Some(&key),
-                        created: String::new(),
+                api_key_view(
+                    &state,
+                    &Session { row, user: model },
+                    KeyNews {
+                        account_key: Some(&key),
+                        ..Default::default()
                     },
-                ),
+                )
+                .await,
                 session::set_cookie(SESSION_COOKIE, &token, SESSION_TTL, secure(&state)),
             ),
             Err(err) => internal(err),
@@ -442,16 +443,137 @@ async fn api_key_page(state: Data<&Arc<AppState>>, req: &Request) -> Response {
         Ok(None) => return redirect("/user/login?next=/user/apikey"),
         Err(response) => return response,
     };
+    api_key_view(&state, &session, KeyNews::default()).await
+}
+
+/// What the API key page has to tell, once.
+#[derive(Default)]
+struct KeyNews<'a> {
+    account_key: Option<&'a str>,
+    developer_key: Option<&'a str>,
+    developer_error: Option<&'a str>,
+}
+
+async fn api_key_view(state: &AppState, session: &Session, news: KeyNews<'_>) -> Response {
+    let dev_keys = match crate::developer_keys::list(&state.db, session.user.id).await {
+        Ok(keys) => keys
+            .into_iter()
+            .map(|model| pages::DevKeyView {
+                id: model.id,
+                permissions: crate::developer_keys::permissions_of(&model).join(", "),
+                created: crate::api::format_timestamp(&model.created_at),
+                description: model.description,
+            })
+            .collect(),
+        Err(err) => return internal(err.body().message.clone()),
+    };
+    let status = if news.developer_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     pages::render(
-        StatusCode::OK,
+        status,
         &pages::ApiKeyPage {
             title: "API key",
             nav_csrf: Some(&session.row.csrf_token),
             csrf: &session.row.csrf_token,
-            new_key: None,
-            created: key_created(&state, session.user.id).await,
+            new_key: news.account_key,
+            created: key_created(state, session.user.id).await,
+            dev_keys,
+            new_dev_key: news.developer_key,
+            dev_error: news.developer_error,
+            groups: &crate::developer_keys::GROUPS,
         },
     )
+}
+
+/// The form fields of `body`, repeated names kept (the permission checkboxes).
+fn form_pairs(body: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+#[handler]
+async fn create_developer_key(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    body: String,
+) -> Response {
+    let session = match signed_in(&state, req).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return redirect("/user/login"),
+        Err(response) => return response,
+    };
+    let pairs = form_pairs(&body);
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default()
+    };
+    if !csrf_ok(&session, field("csrf")) {
+        return csrf_refused();
+    }
+    let permissions: Vec<String> = pairs
+        .iter()
+        .filter(|(key, _)| key == "permissions")
+        .map(|(_, value)| value.clone())
+        .collect();
+    match crate::developer_keys::create(
+        &state.db,
+        session.user.id,
+        field("description"),
+        &permissions,
+        state.clock.naive_now(),
+    )
+    .await
+    {
+        Ok((_, key)) => {
+            let news = KeyNews {
+                developer_key: Some(&key),
+                ..Default::default()
+            };
+            api_key_view(&state, &session, news).await
+        }
+        Err(err) => {
+            let news = KeyNews {
+                developer_error: Some(&err.body().message),
+                ..Default::default()
+            };
+            api_key_view(&state, &session, news).await
+        }
+    }
+}
+
+#[handler]
+async fn delete_developer_key(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    id: Path<String>,
+    form: Form<CsrfForm>,
+) -> Response {
+    let session = match signed_in(&state, req).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return redirect("/user/login"),
+        Err(response) => return response,
+    };
+    if !csrf_ok(&session, &form.0.csrf) {
+        return csrf_refused();
+    }
+    let id = crate::api::parse_id(&id.0).unwrap_or(0);
+    match crate::developer_keys::delete(&state.db, session.user.id, id).await {
+        Ok(()) => redirect("/user/apikey"),
+        Err(err) => {
+            let news = KeyNews {
+                developer_error: Some(&err.body().message),
+                ..Default::default()
+            };
+            api_key_view(&state, &session, news).await
+        }
+    }
 }
 
 #[handler]
@@ -469,16 +591,13 @@ async fn regenerate_key(
         return csrf_refused();
     }
     match users::regenerate_account_key(&state.db, session.user.id, state.clock.naive_now()).await {
-        Ok(key) => pages::render(
-            StatusCode::OK,
-            &pages::ApiKeyPage {
-                title: "API key",
-                nav_csrf: Some(&session.row.csrf_token),
-                csrf: &session.row.csrf_token,
-                new_key: Some(&key),
-                created: String::new(),
-            },
-        ),
+        Ok(key) => {
+            let news = KeyNews {
+                account_key: Some(&key),
+                ..Default::default()
+            };
+            api_key_view(&state, &session, news).await
+        }
         Err(err) => internal(err.body().message.clone()),
     }
 }

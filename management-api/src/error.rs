@@ -182,6 +182,8 @@ pub mod messages {
     pub const ACTIVATE: &str = "Please activate your account.";
     /// Plan feature or admin endpoint not allowed.
     pub const NO_ENDPOINT_PERMISSION: &str = "You do not have permission to access this endpoint.";
+    /// A developer key without the endpoint's permission group.
+    pub const KEY_LACKS_GROUP: &str = "You do not have access to this endpoint with this API key.";
     /// Over the rate limit.
     pub const TOO_MANY: &str = "Too Many API Requests.";
     /// Unknown `/api` path or method.

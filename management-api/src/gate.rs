@@ -13,6 +13,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use crate::app::AppState;
 use crate::auth::{self, Refusal};
 use crate::config::RATE_LIMIT_WINDOW;
+use crate::developer_keys;
 use crate::error::{ApiError, messages};
 use crate::rate_limit::RateDecision;
 
@@ -75,6 +76,7 @@ impl<E: Endpoint> Endpoint for ApiGateEndpoint<E> {
             match verdict {
                 Err(err) => error_response(ApiError::internal(err)),
                 Ok(Err(refusal)) => error_response(refused(refusal)),
+                Ok(Ok(caller)) if !scope_allows(&caller, req.uri().path()) => key_lacks_group(),
                 Ok(Ok(caller)) => {
                     req.extensions_mut().insert(caller);
                     raw_upload_without_type(&mut req);
@@ -88,6 +90,29 @@ impl<E: Endpoint> Endpoint for ApiGateEndpoint<E> {
         set_rate_limit_headers(&mut response, &decision);
         Ok(response)
     }
+}
+
+/// Whether a developer key reaches the permission group of `path` (account keys reach all).
+fn scope_allows(caller: &auth::Caller, path: &str) -> bool {
+    match (&caller.credential, developer_keys::group_of(path)) {
+        (auth::CredentialKind::Developer { permissions }, Some(group)) => {
+            developer_keys::allows(permissions, group)
+        }
+        _ => true,
+    }
+}
+
+/// REFERENCE §2.3's answer to a developer key without the group, with its boolean `error`
+/// kept, and a 403 instead of the reference's 200.
+fn key_lacks_group() -> Response {
+    json_response(
+        StatusCode::FORBIDDEN,
+        serde_json::json!({
+            "error": true,
+            "message": messages::KEY_LACKS_GROUP,
+            "code": "key_lacks_permission",
+        }),
+    )
 }
 
 fn peer_ip(req: &Request) -> String {

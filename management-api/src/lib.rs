@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod developer_keys;
 pub mod domains;
 pub mod entity;
 pub mod error;

@@ -57,6 +57,18 @@ pub struct ApiKeyPage<'a> {
     pub csrf: &'a str,
     pub new_key: Option<&'a str>,
     pub created: String,
+    pub dev_keys: Vec<DevKeyView>,
+    pub new_dev_key: Option<&'a str>,
+    pub dev_error: Option<&'a str>,
+    pub groups: &'a [&'a str],
+}
+
+/// A developer key as the API key page lists it.
+pub struct DevKeyView {
+    pub id: i64,
+    pub description: String,
+    pub permissions: String,
+    pub created: String,
 }
 
 /// Email and password.

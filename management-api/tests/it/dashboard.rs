@@ -233,6 +233,49 @@ async fn a_person_registers_keeps_their_key_and_changes_their_settings() {
     assert_eq!(app.get("/api/account", &key).await.status, 403);
     assert_eq!(app.get("/api/account", &new_key).await.status, 200);
 
+    // Developer keys: made with ticked groups, shown once, deleted from the same page.
+    let made = ana
+        .post(
+            "/user/keys",
+            &[
+                ("csrf", &session_csrf),
+                ("description", "Deploy <script>"),
+                ("permissions", "links"),
+                ("permissions", "qr"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let dev_key = made.text_of("devkey");
+    assert!(
+        made.body.contains("Deploy &#60;script&#62;")
+            || made.body.contains("Deploy &lt;script&gt;")
+    );
+    assert_eq!(app.get("/api/urls", &dev_key).await.status, 200);
+    assert_eq!(app.get("/api/qr", &dev_key).await.status, 200);
+    assert_eq!(app.get("/api/pixels", &dev_key).await.status, 403);
+    let none_ticked = ana
+        .post(
+            "/user/keys",
+            &[("csrf", &session_csrf), ("description", "empty")],
+        )
+        .await;
+    assert_eq!(none_ticked.status, 422);
+    assert_eq!(
+        none_ticked.text_of("deverror"),
+        "Give the key at least one permission."
+    );
+    let listed = app.get("/api/keys", &new_key).await;
+    let dev_id = listed.body["data"][0]["id"].as_i64().unwrap();
+    let removed = ana
+        .post(
+            &format!("/user/keys/{dev_id}/delete"),
+            &[("csrf", &session_csrf)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/api/urls", &dev_key).await.status, 403);
+
     // Settings need the current password.
     let wrong = ana
         .post(

@@ -11,6 +11,7 @@ mod dashboard;
 mod domains;
 mod embedded;
 mod files;
+mod keys;
 mod links;
 mod pixels;
 mod plans;
