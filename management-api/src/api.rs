@@ -8,6 +8,7 @@ pub mod domains;
 pub mod files;
 pub mod keys;
 pub mod links;
+pub mod oauth;
 pub mod paging;
 pub mod pixels;
 pub mod plans;
@@ -43,6 +44,8 @@ pub enum ApiTags {
     Files,
     /// Plans and users, for admins only.
     Admin,
+    /// Third-party applications acting for a user (authorization code flow).
+    Oauth,
 }
 
 /// The account API key or OAuth token, sent as `Authorization: Bearer KEY` (also accepted:

@@ -27,6 +27,7 @@ use crate::api::domains::DomainsApi;
 use crate::api::files::FilesApi;
 use crate::api::keys::KeysApi;
 use crate::api::links::LinksApi;
+use crate::api::oauth::OauthApi;
 use crate::api::pixels::PixelsApi;
 use crate::api::plans::PlansApi;
 use crate::api::qr::QrApi;
@@ -348,6 +349,9 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
             KeysApi {
                 state: state.clone(),
             },
+            OauthApi {
+                state: state.clone(),
+            },
         ),
         "OpenMyLink API",
         env!("CARGO_PKG_VERSION"),
@@ -364,7 +368,8 @@ fn routes(state: Arc<AppState>, redirector: Option<Arc<Redirector>>) -> impl End
         .at("/api/openapi.json", spec)
         .nest("/api", api.with(ApiGate::new(state.clone())))
         .nest("/docs", docs)
-        .nest("/user", crate::dashboard::routes(state))
+        .nest("/user", crate::dashboard::routes(state.clone()))
+        .nest("/oauth", crate::dashboard::consent::routes(state))
         .at("/healthz", make_sync(|_| "ok"))
         .at(
             "/readyz",

@@ -41,13 +41,22 @@ pub enum CredentialKind {
         /// The groups it reaches (`all` for every non-admin group).
         permissions: Vec<String>,
     },
+    /// An OAuth access token: acts as the approving user, admin endpoints included for an admin.
+    OAuth {
+        /// The application it was issued to.
+        app_id: i64,
+    },
 }
 
 impl Caller {
     /// Admin endpoints (REFERENCE §14, §15): the admin's account key only; anyone else gets
     /// the reference's 403 and nothing runs.
     pub fn require_admin(&self) -> Result<(), crate::error::ApiError> {
-        if self.user.is_admin && self.credential == CredentialKind::Account {
+        let full = matches!(
+            self.credential,
+            CredentialKind::Account | CredentialKind::OAuth { .. }
+        );
+        if self.user.is_admin && full {
             return Ok(());
         }
         Err(crate::error::ApiError::forbidden(
@@ -116,6 +125,9 @@ pub async fn authenticate(
     else {
         return Ok(Err(Refusal::InvalidKey));
     };
+    if key_row.expires_at.is_some_and(|expires| expires <= now) {
+        return Ok(Err(Refusal::InvalidKey));
+    }
     if user.banned {
         return Ok(Err(Refusal::NoApiPermission));
     }
@@ -125,6 +137,9 @@ pub async fn authenticate(
     let user = crate::plans::settle_expiry(db, user, now).await?;
     let credential = match key_row.kind.as_str() {
         "account" => CredentialKind::Account,
+        crate::oauth::KIND => CredentialKind::OAuth {
+            app_id: key_row.app_id.unwrap_or_default(),
+        },
         _ => CredentialKind::Developer {
             permissions: serde_json::from_str(&key_row.permissions).unwrap_or_default(),
         },

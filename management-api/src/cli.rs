@@ -50,6 +50,15 @@ pub enum AdminCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Register an OAuth application and print its client id and secret (shown only once).
+    CreateOauthApp {
+        /// The name people see on the consent page.
+        #[arg(long)]
+        name: String,
+        /// The one redirect URI codes are sent to.
+        #[arg(long)]
+        redirect: String,
+    },
     /// Subscribe an account to a plan.
     SetPlan {
         /// The account: its id, email or username.
@@ -99,6 +108,17 @@ pub async fn run_admin(config: &Config, command: AdminCommand) -> anyhow::Result
                 println!("password: {password}");
             }
             println!("API key (shown only this once): {key}");
+        }
+        AdminCommand::CreateOauthApp { name, redirect } => {
+            let made = crate::oauth::create_app(&db, &name, &redirect, now)
+                .await
+                .map_err(|err| anyhow::anyhow!(err.body().message.clone()))?;
+            println!(
+                "created OAuth application {} (id {})",
+                made.app.name, made.app.id
+            );
+            println!("client id: {}", made.app.client_id);
+            println!("client secret (shown only this once): {}", made.secret);
         }
         AdminCommand::SetPlan {
             user,

@@ -6,6 +6,7 @@
 //! Content-Security-Policy that allows only inline styles and forms posting back here. Every
 //! form carries a CSRF token (see [`session`]); sign-in attempts are limited per address.
 
+pub mod consent;
 pub mod pages;
 pub mod session;
 
@@ -41,6 +42,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/apikey", get(api_key_page).post(regenerate_key))
         .at("/keys", poem::post(create_developer_key))
         .at("/keys/:id/delete", poem::post(delete_developer_key))
+        .at("/apps", get(consent::apps_page))
+        .at("/apps/:id/revoke", poem::post(consent::revoke))
         .at("/settings", get(settings_page).post(save_settings))
         .at("/login/sso/:token", get(sign_in_link))
         .data(state)

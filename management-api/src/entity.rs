@@ -12,6 +12,8 @@ pub mod click_rollup;
 pub mod domain;
 pub mod file;
 pub mod link;
+pub mod oauth_app;
+pub mod oauth_code;
 pub mod overlay;
 pub mod pixel;
 pub mod plan;

@@ -51,6 +51,9 @@ impl<E: Endpoint> Endpoint for ApiGateEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let state = &self.state;
+        if is_token_exchange(&req) {
+            return Ok(self.token_exchange(req).await);
+        }
         let key = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -113,6 +116,47 @@ fn key_lacks_group() -> Response {
             "code": "key_lacks_permission",
         }),
     )
+}
+
+/// `POST /api/oauth/token`: the one operation without a credential (REFERENCE §2.1).
+fn is_token_exchange(req: &Request) -> bool {
+    req.method() == poem::http::Method::POST
+        && req
+            .uri()
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/oauth/token")
+}
+
+impl<E: Endpoint> ApiGateEndpoint<E> {
+    /// The token exchange, counted per client address; a body that cannot be read at all gets
+    /// the reference's answer rather than the framework's.
+    async fn token_exchange(&self, req: Request) -> Response {
+        let bucket = format!("oauth:{}", peer_ip(&req));
+        let decision = self
+            .state
+            .limiter
+            .hit(
+                &bucket,
+                self.state.config.rate_limit_per_minute,
+                RATE_LIMIT_WINDOW,
+            )
+            .await;
+        let mut response = if !decision.allowed {
+            too_many_requests(&decision)
+        } else {
+            match self.inner.call(req).await {
+                Ok(output) => output.into_response(),
+                Err(err) if err.status().is_client_error() => json_response(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"error": true, "message": "Invalid request: Missing data"}),
+                ),
+                Err(err) => envelope_from_error(err),
+            }
+        };
+        set_rate_limit_headers(&mut response, &decision);
+        response
+    }
 }
 
 fn peer_ip(req: &Request) -> String {

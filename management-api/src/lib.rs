@@ -22,6 +22,7 @@ pub mod files;
 pub mod gate;
 pub mod links;
 pub mod listing;
+pub mod oauth;
 pub mod outbound;
 pub mod pixels;
 pub mod plans;

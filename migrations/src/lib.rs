@@ -24,6 +24,7 @@ mod m20260101_000014_create_qr_codes;
 mod m20260101_000015_create_files;
 mod m20260101_000016_create_sign_in_tokens;
 mod m20260101_000017_create_sessions;
+mod m20260101_000018_create_oauth;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
 /// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000015_create_files::Migration),
             Box::new(m20260101_000016_create_sign_in_tokens::Migration),
             Box::new(m20260101_000017_create_sessions::Migration),
+            Box::new(m20260101_000018_create_oauth::Migration),
         ]
     }
 }

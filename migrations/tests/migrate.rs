@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 20] = [
     "plans",
     "users",
     "api_keys",
@@ -25,6 +25,8 @@ const TABLES: [&str; 18] = [
     "files",
     "sign_in_tokens",
     "sessions",
+    "oauth_apps",
+    "oauth_codes",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {
@@ -48,6 +50,8 @@ async fn check_up_and_down(db: &DatabaseConnection) {
     }
 
     assert!(manager.has_column("users", "last_payment").await.unwrap());
+    assert!(manager.has_column("api_keys", "app_id").await.unwrap());
+    assert!(manager.has_column("api_keys", "expires_at").await.unwrap());
 
     let backend = db.get_database_backend();
     let row = JsonValue::find_by_statement(Statement::from_string(

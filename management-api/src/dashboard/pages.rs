@@ -83,6 +83,39 @@ pub struct SettingsPage<'a> {
     pub notice: Option<&'a str>,
 }
 
+/// The OAuth consent page.
+#[derive(Template)]
+#[template(path = "dashboard/consent.html")]
+pub struct ConsentPage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub csrf: &'a str,
+    pub app: &'a str,
+    pub username: &'a str,
+    pub redirect: &'a str,
+    pub client_id: &'a str,
+    pub state: &'a str,
+    pub code_challenge: &'a str,
+}
+
+/// The applications the user allowed.
+#[derive(Template)]
+#[template(path = "dashboard/apps.html")]
+pub struct AppsPage<'a> {
+    pub title: &'a str,
+    pub nav_csrf: Option<&'a str>,
+    pub csrf: &'a str,
+    pub tokens: Vec<TokenView>,
+}
+
+/// One allowed application.
+pub struct TokenView {
+    pub id: i64,
+    pub app: String,
+    pub created: String,
+    pub expires: String,
+}
+
 /// A page that only says something.
 #[derive(Template)]
 #[template(path = "dashboard/message.html")]
@@ -94,11 +127,17 @@ pub struct MessagePage<'a> {
 
 /// `page` rendered with `status`.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    render_with_csp(status, page, CSP)
+}
+
+/// `page` rendered with its own policy: the consent form redirects to the application, and
+/// browsers hold a form's redirects to `form-action` too.
+pub fn render_with_csp(status: StatusCode, page: &impl Template, csp: &str) -> Response {
     match page.render() {
         Ok(body) => Response::builder()
             .status(status)
             .content_type("text/html; charset=utf-8")
-            .header(header::CONTENT_SECURITY_POLICY, CSP)
+            .header(header::CONTENT_SECURITY_POLICY, csp)
             .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
             .header(header::CACHE_CONTROL, "no-store")
             .header(header::REFERRER_POLICY, "same-origin")

@@ -53,10 +53,11 @@ pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-/// A `Set-Cookie` value for `name`, scoped to the dashboard; `max_age` 0 deletes it.
+/// A `Set-Cookie` value for `name` (path `/`: the consent pages live under `/oauth`); `max_age`
+/// 0 deletes it.
 pub fn set_cookie(name: &str, value: &str, max_age: TimeDelta, secure: bool) -> String {
     format!(
-        "{name}={value}; Path=/user; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
         max_age.num_seconds().max(0),
         if secure { "; Secure" } else { "" }
     )
@@ -150,7 +151,7 @@ mod tests {
         let value = set_cookie(SESSION_COOKIE, "t", TimeDelta::days(7), true);
         assert_eq!(
             value,
-            "oml_session=t; Path=/user; Max-Age=604800; HttpOnly; SameSite=Lax; Secure"
+            "oml_session=t; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax; Secure"
         );
         let request = Request::builder()
             .header("cookie", "a=1; oml_session=tok; b=2")

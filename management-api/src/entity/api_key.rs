@@ -11,7 +11,7 @@ pub struct Model {
     pub user_id: i64,
     #[sea_orm(column_type = "Text", unique)]
     pub key_hash: String,
-    /// `account` or `developer`.
+    /// `account`, `developer` or `oauth`.
     #[sea_orm(column_type = "Text")]
     pub kind: String,
     #[sea_orm(column_type = "Text")]
@@ -21,6 +21,10 @@ pub struct Model {
     pub permissions: String,
     pub created_at: DateTime,
     pub last_used_at: Option<DateTime>,
+    /// The OAuth app an access token was issued to.
+    pub app_id: Option<i64>,
+    /// When an access token stops working.
+    pub expires_at: Option<DateTime>,
 }
 
 /// The owner of a key.

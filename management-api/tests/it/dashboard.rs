@@ -329,7 +329,7 @@ async fn a_person_registers_keeps_their_key_and_changes_their_settings() {
     assert!(
         cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Lax")
-            && cookie.contains("Path=/user"),
+            && cookie.contains("Path=/;"),
         "{cookie}"
     );
     assert_eq!(ana.get("/user").await.text_of("email"), "ana@example.com");

@@ -13,6 +13,7 @@ mod embedded;
 mod files;
 mod keys;
 mod links;
+mod oauth;
 mod pixels;
 mod plans;
 mod qr;

@@ -479,6 +479,40 @@ async fn operators_create_users_and_set_plans_from_the_command_line() {
     let cyd = app.get("/api/users?email=cyd@example.com", &key).await;
     assert_eq!(cyd.body["data"][0]["planid"], plan_id);
     assert!(cyd.body["data"][0]["expires"].is_string());
+    let oauth_app = run(&[
+        "admin",
+        "create-oauth-app",
+        "--name",
+        "Reports",
+        "--redirect",
+        "https://reports.example/cb",
+    ]);
+    assert!(
+        oauth_app.status.success(),
+        "{}",
+        String::from_utf8_lossy(&oauth_app.stderr)
+    );
+    let printed = String::from_utf8(oauth_app.stdout).unwrap();
+    let client_id = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("client id: "))
+        .expect("the client id is printed");
+    assert!(printed.contains("client secret (shown only this once): "));
+    let apps = app.get("/api/oauth/apps", &key).await;
+    assert_eq!(apps.body["data"][0]["clientid"], client_id);
+    assert_eq!(
+        apps.body["data"][0]["redirect"],
+        "https://reports.example/cb"
+    );
+    let bad_redirect = run(&[
+        "admin",
+        "create-oauth-app",
+        "--name",
+        "X",
+        "--redirect",
+        "javascript:alert(1)",
+    ]);
+    assert!(!bad_redirect.status.success());
     let unknown = run(&[
         "admin",
         "set-plan",
