@@ -339,6 +339,30 @@ async fn move_to(
     Ok(moved.rows_affected)
 }
 
+/// The first day (`YYYY-MM-DD`) of statistics the owner's plan keeps (`limits.retention` days,
+/// today included), or `None` for no limit; admins are exempt.
+pub async fn retention_start(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+    now: NaiveDateTime,
+) -> Result<Option<String>, DbErr> {
+    if owner.is_admin {
+        return Ok(None);
+    }
+    let Some(plan_id) = owner.plan_id else {
+        return Ok(None);
+    };
+    let days = plan::Entity::find_by_id(plan_id)
+        .one(db)
+        .await?
+        .and_then(|plan| crate::auth::feature_limit(&plan, "retention"))
+        .filter(|days| *days > 0);
+    Ok(days.map(|days| {
+        let first = now.date() - chrono::Days::new(days.saturating_sub(1));
+        first.format("%Y-%m-%d").to_string()
+    }))
+}
+
 /// An expiration as admins send it: Unix seconds (number or digits), or a timestamp
 /// [`crate::links::validate::parse_timestamp`] reads; later than `now`.
 pub fn parse_expiration(value: &Value, now: NaiveDateTime) -> Result<NaiveDateTime, ApiError> {

@@ -16,7 +16,7 @@ mod worker;
 
 pub use countries::country_name;
 pub use enrich::{EnrichError, Enricher, Enrichment};
-pub use read::{DIRECT_REFERRER, LinkStats, link_stats};
+pub use read::{DIRECT_REFERRER, LinkStats, link_stats, link_stats_since};
 pub use record::{anonymize_ip, record_click, referrer_host, social_network};
 pub use user_agent::{UserAgentNames, UserAgentParser, UserAgentRulesError};
 pub use worker::{run_channel_worker, run_redis_worker};

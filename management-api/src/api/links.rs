@@ -343,8 +343,16 @@ impl LinksApi {
             .collect())
     }
 
-    async fn with_stats(&self, model: link::Model) -> Result<LinkWithStats, ApiError> {
-        let stats = stats::link_stats(&self.state.db, model.id).await?;
+    /// `model` with the statistics `owner`'s plan keeps.
+    async fn with_stats(
+        &self,
+        owner: &crate::entity::user::Model,
+        model: link::Model,
+    ) -> Result<LinkWithStats, ApiError> {
+        let since =
+            crate::plans::retention_start(&self.state.db, owner, self.state.clock.naive_now())
+                .await?;
+        let stats = stats::link_stats_since(&self.state.db, model.id, since.as_deref()).await?;
         let urls = &self.state.short_urls;
         Ok(LinkWithStats {
             error: 0,
@@ -418,7 +426,7 @@ impl LinksApi {
     ) -> Result<Json<LinkListOrSingle>, ApiError> {
         if let Some(short) = short.0.as_deref().filter(|s| !s.trim().is_empty()) {
             let model = links::by_short_url(&self.state, caller.user.id, short).await?;
-            let single = Box::new(self.with_stats(model).await?);
+            let single = Box::new(self.with_stats(&caller.user, model).await?);
             return Ok(Json(LinkListOrSingle::Single(single)));
         }
         let paging = Paging::from_query(
@@ -453,7 +461,7 @@ impl LinksApi {
     ) -> Result<Json<LinkWithStats>, ApiError> {
         let id = link_id(&id.0)?;
         let model = links::owned(&self.state.db, caller.user.id, id).await?;
-        Ok(Json(self.with_stats(model).await?))
+        Ok(Json(self.with_stats(&caller.user, model).await?))
     }
 
     /// Update a link

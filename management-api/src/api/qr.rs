@@ -207,7 +207,14 @@ impl QrApi {
         let model = qr::owned(&self.state.db, caller.user.id, id).await?;
         let data = match model.link_id {
             Some(link_id) => {
-                let stats = stats::link_stats(&self.state.db, link_id).await?;
+                let since = crate::plans::retention_start(
+                    &self.state.db,
+                    &caller.user,
+                    self.state.clock.naive_now(),
+                )
+                .await?;
+                let stats =
+                    stats::link_stats_since(&self.state.db, link_id, since.as_deref()).await?;
                 Some(LinkStatistics {
                     clicks: stats.clicks,
                     unique_clicks: stats.unique_clicks,

@@ -47,7 +47,21 @@ struct Total {
 
 /// The statistics of link `link_id`; a link without clicks gives zeros and empty lists.
 pub async fn link_stats(db: &DatabaseConnection, link_id: i64) -> Result<LinkStats, DbErr> {
-    let totals = click_rollup::Entity::find()
+    link_stats_since(db, link_id, None).await
+}
+
+/// [`link_stats`] over the days from `since` (`YYYY-MM-DD`) on, when given: what a plan's
+/// statistics retention shows.
+pub async fn link_stats_since(
+    db: &DatabaseConnection,
+    link_id: i64,
+    since: Option<&str>,
+) -> Result<LinkStats, DbErr> {
+    let mut select = click_rollup::Entity::find();
+    if let Some(since) = since {
+        select = select.filter(click_rollup::Column::Day.gte(since));
+    }
+    let totals = select
         .select_only()
         .column(click_rollup::Column::Dimension)
         .column(click_rollup::Column::Value)

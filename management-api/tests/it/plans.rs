@@ -489,3 +489,45 @@ async fn the_monthly_click_quota_stops_new_links() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn statistics_older_than_the_plan_s_retention_are_not_shown() {
+    let db = TestDb::sqlite().await;
+    let clock = ManualClock::new();
+    let app = TestApp::builder().clock(&clock).spawn(&db).await;
+    let bea = app.add_user("bea").await;
+    let bea_id = user_id(&app, &bea).await.to_string();
+    let plan = plan_with(&app, &[], json!({"retention": 2})).await;
+    subscribe(
+        &app,
+        ADMIN_KEY,
+        &plan.to_string(),
+        &bea_id,
+        json!({"type": "lifetime"}),
+    )
+    .await;
+    let link = app
+        .create_link(&bea, json!({"url": "https://example.com/kept"}))
+        .await;
+    let id = link.body["id"].as_i64().unwrap();
+    let short_url = link.body["shorturl"].as_str().unwrap().to_owned();
+    assert_eq!(app.visit(&short_url).await.status(), 302);
+    assert_eq!(
+        app.wait_for_clicks(&bea, id, 1).await.body["data"]["clicks"],
+        1
+    );
+    clock.advance(TimeDelta::days(1));
+    assert_eq!(
+        app.link(&bea, id).await.body["data"]["clicks"],
+        1,
+        "yesterday is kept"
+    );
+    clock.advance(TimeDelta::days(1));
+    let later = app.link(&bea, id).await;
+    assert_eq!(
+        later.body["data"]["clicks"], 0,
+        "two days back is past a 2-day retention"
+    );
+    assert_eq!(later.body["data"]["topCountries"], json!({}));
+    app.stop().await;
+}
