@@ -364,6 +364,17 @@ async fn registration_is_closed_unless_the_operator_opens_it() {
             .len(),
         1
     );
+    // The pages' paths shadow no short link that merely starts like them.
+    let link = app
+        .create_link(
+            ADMIN_KEY,
+            serde_json::json!({"url": "https://example.com/guide", "custom": "userguide"}),
+        )
+        .await;
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    let served = app.visit(&app.url("/userguide")).await;
+    assert_eq!(served.status(), 302);
+    assert_eq!(app.visit(&app.url("/oauthdocs")).await.status(), 404);
     app.stop().await;
 }
 

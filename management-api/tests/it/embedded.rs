@@ -258,9 +258,24 @@ async fn health_docs_and_the_openapi_document_are_served() {
         "/user/{id}/delete",
         "/user/login/{id}",
         "/user/{id}/apikey",
+        "/keys",
+        "/key/add",
+        "/key/{id}/delete",
+        "/oauth/token",
+        "/oauth/apps",
+        "/oauth/app/add",
+        "/oauth/app/{id}/delete",
+        "/oauth/app/{id}/tokens",
+        "/oauth/token/{id}/delete",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }
+    let token = &spec["paths"]["/oauth/token"]["post"];
+    assert!(
+        token["security"].is_null(),
+        "the token exchange needs no key: {token}"
+    );
+    assert!(token["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object());
     let upload = &spec["paths"]["/files/upload/{filename}"]["post"];
     assert!(
         upload["requestBody"]["content"]["application/octet-stream"].is_object(),
