@@ -432,10 +432,10 @@ mod tests {
         // The example of RFC 7636, appendix B.
         assert_eq!(
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFr3sJJjGjIiVi2NLSUDqPWgzZntIlmc"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert!(valid_challenge(
-            "E9Melhoa2OwvFr3sJJjGjIiVi2NLSUDqPWgzZntIlmc"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
         assert!(!valid_challenge("short"));
     }
