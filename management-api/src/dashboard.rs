@@ -92,6 +92,26 @@ async fn signed_in(state: &AppState, req: &Request) -> Result<Option<Session>, R
         .map_err(internal)
 }
 
+/// The signed-in session of a page, or the answer to send instead: the sign-in page (coming
+/// back to `back` afterwards) or an error page.
+async fn page_session(state: &AppState, req: &Request, back: &str) -> Result<Session, Response> {
+    match signed_in(state, req).await? {
+        Some(session) => Ok(session),
+        None if back == "/user" => Err(redirect("/user/login")),
+        None => Err(redirect(&format!("/user/login?next={back}"))),
+    }
+}
+
+/// The signed-in session of a form post whose CSRF token is `csrf`, or the answer to send
+/// instead (the sign-in page, or the refusal of a forged form).
+async fn form_session(state: &AppState, req: &Request, csrf: &str) -> Result<Session, Response> {
+    let session = page_session(state, req, "/user").await?;
+    if !csrf_ok(&session, csrf) {
+        return Err(csrf_refused());
+    }
+    Ok(session)
+}
+
 /// The session's CSRF token matches the form's.
 fn csrf_ok(session: &Session, sent: &str) -> bool {
     session::same_token(&session.row.csrf_token, sent)
@@ -127,6 +147,16 @@ fn form_cookie_ok(req: &Request, sent: &str) -> bool {
     session::cookie(req, FORM_COOKIE).is_some_and(|token| session::same_token(token, sent))
 }
 
+/// Whether `/user/register` is open now (the admin's switch over `DASHBOARD_REGISTRATION`).
+async fn registration_open(state: &AppState) -> bool {
+    crate::settings::registration_open(&state.db, state.config.registration_open)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "reading the registration switch failed");
+            false
+        })
+}
+
 async fn start_session(state: &AppState, user_id: i64, to: &str) -> Response {
     match session::open(&state.db, user_id, state.clock.naive_now()).await {
         Ok((token, _)) => with_cookie(
@@ -147,9 +177,8 @@ fn client_ip(req: &Request) -> String {
 
 #[handler]
 async fn home(state: Data<&Arc<AppState>>, req: &Request) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let session = match page_session(&state, req, "/user").await {
+        Ok(session) => session,
         Err(response) => return response,
     };
     let plan_name = match session.user.plan_id {
@@ -192,6 +221,7 @@ async fn login_form(state: Data<&Arc<AppState>>, req: &Request) -> Response {
         return redirect(safe_next(&next));
     }
     let (token, fresh) = form_token(req);
+    let registration = registration_open(&state).await;
     let page = pages::render(
         StatusCode::OK,
         &pages::LoginPage {
@@ -201,7 +231,7 @@ async fn login_form(state: Data<&Arc<AppState>>, req: &Request) -> Response {
             next: safe_next(&next),
             login: "",
             error: None,
-            registration: state.config.registration_open,
+            registration,
         },
     );
     with_form_cookie(&state, page, &token, fresh)
@@ -226,6 +256,7 @@ async fn login(state: Data<&Arc<AppState>>, req: &Request, form: Form<LoginForm>
     if !form_cookie_ok(req, &form.csrf) {
         return csrf_refused();
     }
+    let registration = registration_open(&state).await;
     let again = |status: StatusCode, error: &str| {
         pages::render(
             status,
@@ -236,7 +267,7 @@ async fn login(state: Data<&Arc<AppState>>, req: &Request, form: Form<LoginForm>
                 next: safe_next(&form.next),
                 login: &form.login,
                 error: Some(error),
-                registration: state.config.registration_open,
+                registration,
             },
         )
     };
@@ -295,14 +326,10 @@ struct CsrfForm {
 
 #[handler]
 async fn logout(state: Data<&Arc<AppState>>, req: &Request, form: Form<CsrfForm>) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let session = match form_session(&state, req, &form.0.csrf).await {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if !csrf_ok(&session, &form.0.csrf) {
-        return csrf_refused();
-    }
     if let Err(err) = session::close(&state.db, session.row.id).await {
         return internal(err);
     }
@@ -322,7 +349,7 @@ fn registration_closed() -> Response {
 
 #[handler]
 async fn register_form(state: Data<&Arc<AppState>>, req: &Request) -> Response {
-    if !state.config.registration_open {
+    if !registration_open(&state).await {
         return registration_closed();
     }
     let (token, fresh) = form_token(req);
@@ -359,7 +386,7 @@ async fn register(
     req: &Request,
     form: Form<RegisterForm>,
 ) -> Response {
-    if !state.config.registration_open {
+    if !registration_open(&state).await {
         return registration_closed();
     }
     let form = form.0;
@@ -441,9 +468,8 @@ async fn key_created(state: &AppState, user_id: i64) -> String {
 
 #[handler]
 async fn api_key_page(state: Data<&Arc<AppState>>, req: &Request) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login?next=/user/apikey"),
+    let session = match page_session(&state, req, "/user/apikey").await {
+        Ok(session) => session,
         Err(response) => return response,
     };
     api_key_view(&state, &session, KeyNews::default()).await
@@ -504,9 +530,8 @@ async fn create_developer_key(
     req: &Request,
     body: String,
 ) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let session = match page_session(&state, req, "/user").await {
+        Ok(session) => session,
         Err(response) => return response,
     };
     let pairs = form_pairs(&body);
@@ -558,14 +583,10 @@ async fn delete_developer_key(
     id: Path<String>,
     form: Form<CsrfForm>,
 ) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let session = match form_session(&state, req, &form.0.csrf).await {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if !csrf_ok(&session, &form.0.csrf) {
-        return csrf_refused();
-    }
     let id = crate::api::parse_id(&id.0).unwrap_or(0);
     match crate::developer_keys::delete(&state.db, session.user.id, id).await {
         Ok(()) => redirect("/user/apikey"),
@@ -585,14 +606,10 @@ async fn regenerate_key(
     req: &Request,
     form: Form<CsrfForm>,
 ) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let session = match form_session(&state, req, &form.0.csrf).await {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if !csrf_ok(&session, &form.0.csrf) {
-        return csrf_refused();
-    }
     match users::regenerate_account_key(&state.db, session.user.id, state.clock.naive_now()).await {
         Ok(key) => {
             let news = KeyNews {
@@ -607,9 +624,8 @@ async fn regenerate_key(
 
 #[handler]
 async fn settings_page(state: Data<&Arc<AppState>>, req: &Request) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login?next=/user/settings"),
+    let session = match page_session(&state, req, "/user/settings").await {
+        Ok(session) => session,
         Err(response) => return response,
     };
     pages::render(
@@ -644,15 +660,11 @@ async fn save_settings(
     req: &Request,
     form: Form<SettingsForm>,
 ) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let form = form.0;
+    let session = match form_session(&state, req, &form.csrf).await {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    let form = form.0;
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
     let shown = |status: StatusCode, email: &str, error: Option<&str>, notice: Option<&str>| {
         pages::render(
             status,

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod publish_outbox;
 pub mod qr;
 pub mod session;
+pub mod setting;
 pub mod sign_in_token;
 pub mod splash_page;
 pub mod user;

@@ -29,6 +29,7 @@ pub mod plans;
 pub mod publish;
 pub mod qr;
 pub mod rate_limit;
+pub mod settings;
 pub mod splash;
 pub mod stats;
 pub mod users;

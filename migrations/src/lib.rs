@@ -25,6 +25,7 @@ mod m20260101_000015_create_files;
 mod m20260101_000016_create_sign_in_tokens;
 mod m20260101_000017_create_sessions;
 mod m20260101_000018_create_oauth;
+mod m20260101_000019_create_settings;
 
 pub use m20260101_000008_seed_default_plan::{DEFAULT_PLAN_FEATURES, DEFAULT_PLAN_NAME};
 /// Re-exported so that callers can run `Migrator::up` without depending on sea-orm-migration.
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000016_create_sign_in_tokens::Migration),
             Box::new(m20260101_000017_create_sessions::Migration),
             Box::new(m20260101_000018_create_oauth::Migration),
+            Box::new(m20260101_000019_create_settings::Migration),
         ]
     }
 }

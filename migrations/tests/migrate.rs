@@ -6,7 +6,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, FromQueryResult, JsonValue, Statement};
 use test_support::sql::TestDb;
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 21] = [
     "plans",
     "users",
     "api_keys",
@@ -27,6 +27,7 @@ const TABLES: [&str; 20] = [
     "sessions",
     "oauth_apps",
     "oauth_codes",
+    "settings",
 ];
 
 async fn check_up_and_down(db: &DatabaseConnection) {

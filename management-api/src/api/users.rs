@@ -134,8 +134,76 @@ pub struct NewApiKey {
     pub apikey: String,
 }
 
+/// Site-wide switches (extension).
+#[derive(Debug, Object)]
+pub struct SiteSettings {
+    /// Whether anyone may create an account at `/user/register`.
+    pub registration: bool,
+}
+
+/// `{"error": 0, "data": {...}}`.
+#[derive(Debug, Object)]
+pub struct SettingsResponse {
+    /// Always `0`.
+    pub error: i32,
+    /// The switches as they stand.
+    pub data: SiteSettings,
+}
+
+/// The body of `PUT /api/settings/update`; absent fields stay.
+#[derive(Debug, Object)]
+pub struct UpdateSettingsRequest {
+    /// Open (`true`) or close (`false`) registration.
+    pub registration: Option<bool>,
+}
+
 #[OpenApi(tag = "ApiTags::Admin")]
 impl UsersApi {
+    /// Read the site's switches (admin, extension)
+    #[oai(path = "/settings", method = "get", operation_id = "get_settings")]
+    async fn get_settings(
+        &self,
+        _auth: ApiKeyAuth,
+        caller: Data<&Caller>,
+    ) -> Result<Json<SettingsResponse>, ApiError> {
+        caller.require_admin()?;
+        let registration =
+            crate::settings::registration_open(&self.state.db, self.state.config.registration_open)
+                .await?;
+        Ok(Json(SettingsResponse {
+            error: 0,
+            data: SiteSettings { registration },
+        }))
+    }
+
+    /// Change the site's switches (admin, extension)
+    ///
+    /// `registration` opens or closes `/user/register` at once, over `DASHBOARD_REGISTRATION`.
+    #[oai(
+        path = "/settings/update",
+        method = "put",
+        operation_id = "update_settings"
+    )]
+    async fn update_settings(
+        &self,
+        _auth: ApiKeyAuth,
+        caller: Data<&Caller>,
+        body: Json<UpdateSettingsRequest>,
+    ) -> Result<Json<SettingsResponse>, ApiError> {
+        caller.require_admin()?;
+        if let Some(open) = body.0.registration {
+            crate::settings::set_registration(&self.state.db, open, self.state.clock.naive_now())
+                .await?;
+        }
+        let registration =
+            crate::settings::registration_open(&self.state.db, self.state.config.registration_open)
+                .await?;
+        Ok(Json(SettingsResponse {
+            error: 0,
+            data: SiteSettings { registration },
+        }))
+    }
+
     /// List users (admin)
     ///
     /// Everyone, or the admins, free or pro users (`filter`), or the one with an email.

@@ -11,7 +11,7 @@ use poem::web::{Data, Form, Path};
 use poem::{Endpoint, EndpointExt, Request, Response, Route, get, handler};
 use serde::Deserialize;
 
-use super::{csrf_ok, csrf_refused, internal, pages, redirect, signed_in};
+use super::{form_session, internal, page_session, pages, redirect, signed_in};
 use crate::app::AppState;
 use crate::oauth;
 
@@ -131,15 +131,11 @@ struct ProceedForm {
 
 #[handler]
 async fn proceed(state: Data<&Arc<AppState>>, req: &Request, form: Form<ProceedForm>) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let form = form.0;
+    let session = match form_session(&state, req, &form.csrf).await {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    let form = form.0;
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
     let app = match oauth::app_by_client(&state.db, &form.clientid).await {
         Ok(Some(app)) => app,
         Ok(None) => return refusal("Invalid client."),
@@ -173,9 +169,8 @@ async fn proceed(state: Data<&Arc<AppState>>, req: &Request, form: Form<ProceedF
 
 #[handler]
 pub(super) async fn apps_page(state: Data<&Arc<AppState>>, req: &Request) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login?next=/user/apps"),
+    let session = match page_session(&state, req, "/user/apps").await {
+        Ok(session) => session,
         Err(response) => return response,
     };
     let tokens =
@@ -221,14 +216,10 @@ pub(super) async fn revoke(
     id: Path<String>,
     form: Form<RevokeForm>,
 ) -> Response {
-    let session = match signed_in(&state, req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return redirect("/user/login"),
+    let session = match form_session(&state, req, &form.0.csrf).await {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if !csrf_ok(&session, &form.0.csrf) {
-        return csrf_refused();
-    }
     let id = crate::api::parse_id(&id.0).unwrap_or(0);
     match oauth::revoke_token(&state.db, id, Some(session.user.id)).await {
         Ok(()) | Err(_) => redirect("/user/apps"),

@@ -134,8 +134,16 @@ async fn open_app(db: &TestDb) -> TestApp {
 
 #[tokio::test]
 async fn a_person_registers_keeps_their_key_and_changes_their_settings() {
-    let db = TestDb::sqlite().await;
-    let app = open_app(&db).await;
+    for db in [Some(TestDb::sqlite().await), TestDb::postgres().await]
+        .into_iter()
+        .flatten()
+    {
+        registers_keeps_the_key_and_changes_settings(&db).await;
+    }
+}
+
+async fn registers_keeps_the_key_and_changes_settings(db: &TestDb) {
+    let app = open_app(db).await;
     let mut ana = Visitor::new(&app);
 
     let form = ana.get("/user/register").await;
@@ -364,6 +372,57 @@ async fn registration_is_closed_unless_the_operator_opens_it() {
             .len(),
         1
     );
+    // The admin opens registration at run time, and closes it again.
+    let opened = app
+        .call(
+            Method::PUT,
+            "/api/settings/update",
+            Some(ADMIN_KEY),
+            Some(serde_json::json!({"registration": true})),
+        )
+        .await;
+    assert_eq!(
+        opened.body,
+        serde_json::json!({"error": 0, "data": {"registration": true}})
+    );
+    let bea = app.add_user("bea").await;
+    let refused = app
+        .call(
+            Method::PUT,
+            "/api/settings/update",
+            Some(&bea),
+            Some(serde_json::json!({"registration": false})),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "admins only");
+    let form = visitor.get("/user/register").await;
+    assert_eq!(form.status, 200);
+    let csrf = form.csrf();
+    let joined = visitor
+        .post(
+            "/user/register",
+            &[
+                ("csrf", &csrf),
+                ("username", "eve"),
+                ("email", "eve@example.com"),
+                ("password", "secret1"),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{}", joined.body);
+    app.call(
+        Method::PUT,
+        "/api/settings/update",
+        Some(ADMIN_KEY),
+        Some(serde_json::json!({"registration": false})),
+    )
+    .await;
+    assert_eq!(visitor.get("/user/register").await.status, 403);
+    assert_eq!(
+        app.get("/api/settings", ADMIN_KEY).await.body["data"]["registration"],
+        false
+    );
+
     // The pages' paths shadow no short link that merely starts like them.
     let link = app
         .create_link(

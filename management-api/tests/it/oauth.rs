@@ -585,3 +585,51 @@ async fn a_deleted_user_s_tokens_stop_working() {
     assert_eq!(app.get("/api/account", &token).await.status, 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn only_admins_manage_applications_and_tokens() {
+    for db in [Some(TestDb::sqlite().await), TestDb::postgres().await]
+        .into_iter()
+        .flatten()
+    {
+        let app = TestApp::embedded(&db).await;
+        let registered = register_app(&app, "https://app.example/cb").await;
+        let (_, bea) = add_person(&app, "bea").await;
+        let id = registered.id;
+        for (method, path, body) in [
+            (Method::GET, "/api/oauth/apps".to_owned(), None),
+            (
+                Method::POST,
+                "/api/oauth/app/add".to_owned(),
+                Some(json!({"name": "Mine", "redirect": "https://mine.example/cb"})),
+            ),
+            (Method::DELETE, format!("/api/oauth/app/{id}/delete"), None),
+            (Method::GET, format!("/api/oauth/app/{id}/tokens"), None),
+            (Method::DELETE, "/api/oauth/token/1/delete".to_owned(), None),
+            (Method::GET, "/api/settings".to_owned(), None),
+        ] {
+            let refused = app.call(method, &path, Some(&bea), body).await;
+            assert_eq!(
+                (refused.status.as_u16(), refused.message()),
+                (403, "You do not have permission to access this endpoint."),
+                "{path}"
+            );
+        }
+        let apps = app.get("/api/oauth/apps", ADMIN_KEY).await;
+        assert_eq!(
+            apps.body["data"].as_array().unwrap().len(),
+            1,
+            "nothing changed"
+        );
+        let bad = app
+            .call(
+                Method::POST,
+                "/api/oauth/app/add",
+                Some(ADMIN_KEY),
+                Some(json!({"name": "X", "redirect": "http://public.example/cb"})),
+            )
+            .await;
+        assert_eq!(bad.status, 422, "plain http only for loopback");
+        app.stop().await;
+    }
+}
