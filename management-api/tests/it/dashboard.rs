@@ -284,6 +284,14 @@ async fn registers_keeps_the_key_and_changes_settings(db: &TestDb) {
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get("/api/urls", &dev_key).await.status, 403);
 
+    // A second browser signed in as ana, to see the password change end its session.
+    let mut other_browser = Visitor::new(&app);
+    assert_eq!(
+        other_browser.sign_in("ana", "secret1").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(other_browser.get("/user").await.status, 200);
+
     // Settings need the current password.
     let wrong = ana
         .post(
@@ -314,6 +322,12 @@ async fn registers_keeps_the_key_and_changes_settings(db: &TestDb) {
         .await;
     assert_eq!(saved.status, 200);
     assert_eq!(saved.text_of("notice"), "Your settings are saved.");
+    assert_eq!(
+        other_browser.get("/user").await.location,
+        "/user/login",
+        "a new password ends the other sessions"
+    );
+    assert_eq!(ana.get("/user").await.status, 200, "but not this one");
 
     // Sign out, then back in with the new password only.
     let out = ana.post("/user/logout", &[("csrf", &session_csrf)]).await;
