@@ -11,6 +11,10 @@ use crate::error::{ApiError, is_unique_violation};
 /// The shortest password the reference accepts.
 pub const MIN_PASSWORD_LEN: usize = 5;
 
+/// A well-formed argon2 hash of a random password, checked when an account has none so that
+/// the answer takes as long as for a real one.
+const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wz5C0iBPAFi8Yd1xkEybqsRFQSP3nUkOlA2rX+oYFOk";
+
 /// Longest email address (RFC 5321 path limit).
 const MAX_EMAIL_LEN: usize = 254;
 
@@ -78,6 +82,23 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
+/// Whether `password` matches the argon2 `hash`. Without a hash the work is still done on a
+/// throwaway one, so that both answers take as long.
+pub fn verify_password(password: &str, hash: Option<String>) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    let (hash, real) = match &hash {
+        Some(hash) => (hash.as_str(), true),
+        None => (DECOY, false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
+}
+
 /// Applies `update` to the caller, after checking every field; nothing changes on error.
 pub async fn update(
     db: &DatabaseConnection,
@@ -140,6 +161,17 @@ pub async fn update(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_verify_against_their_hash_only() {
+        let hash = hash_password("secret1").unwrap();
+        assert!(verify_password("secret1", Some(hash.clone())));
+        assert!(!verify_password("secret2", Some(hash)));
+        // Without a hash the decoy is really checked (it parses), and never matches.
+        assert!(argon2::password_hash::PasswordHash::new(DECOY).is_ok());
+        assert!(!verify_password("", None));
+        assert!(!verify_password("secret1", Some("not a hash".into())));
+    }
 
     #[test]
     fn emails_are_checked() {

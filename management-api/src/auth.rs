@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 use crate::entity::{api_key, plan, user};
 
+/// The kind of an account key's row in `api_keys`.
+pub const ACCOUNT_KIND: &str = "account";
+
 /// Length of generated account keys: 32 letters and digits, about 190 bits.
 pub const GENERATED_KEY_LEN: usize = 32;
 
@@ -42,10 +45,7 @@ pub enum CredentialKind {
         permissions: Vec<String>,
     },
     /// An OAuth access token: acts as the approving user, admin endpoints included for an admin.
-    OAuth {
-        /// The application it was issued to.
-        app_id: i64,
-    },
+    OAuth,
 }
 
 impl Caller {
@@ -54,7 +54,7 @@ impl Caller {
     pub fn require_admin(&self) -> Result<(), crate::error::ApiError> {
         let full = matches!(
             self.credential,
-            CredentialKind::Account | CredentialKind::OAuth { .. }
+            CredentialKind::Account | CredentialKind::OAuth
         );
         if self.user.is_admin && full {
             return Ok(());
@@ -136,10 +136,8 @@ pub async fn authenticate(
     }
     let user = crate::plans::settle_expiry(db, user, now).await?;
     let credential = match key_row.kind.as_str() {
-        "account" => CredentialKind::Account,
-        crate::oauth::KIND => CredentialKind::OAuth {
-            app_id: key_row.app_id.unwrap_or_default(),
-        },
+        ACCOUNT_KIND => CredentialKind::Account,
+        crate::oauth::KIND => CredentialKind::OAuth,
         _ => CredentialKind::Developer {
             permissions: serde_json::from_str(&key_row.permissions).unwrap_or_default(),
         },
@@ -212,14 +210,8 @@ pub async fn check_plan_count(
     feature: &str,
     n_existing: u64,
 ) -> Result<(), crate::error::ApiError> {
-    if owner.is_admin {
-        return Ok(());
-    }
-    let plan = match owner.plan_id {
-        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
-        None => None,
-    };
-    let limit = plan
+    let limit = governing_plan(db, owner)
+        .await?
         .as_ref()
         .and_then(|plan| feature_count(plan, feature))
         .filter(|max| *max > 0);
@@ -229,6 +221,21 @@ pub async fn check_plan_count(
             "You have reached your limit.",
         )),
         _ => Ok(()),
+    }
+}
+
+/// The plan whose rules bind `owner`: theirs, or `None` for admins (exempt from every plan
+/// rule) and for users without one.
+pub async fn governing_plan(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+) -> Result<Option<plan::Model>, DbErr> {
+    if owner.is_admin {
+        return Ok(None);
+    }
+    match owner.plan_id {
+        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await,
+        None => Ok(None),
     }
 }
 
@@ -257,10 +264,7 @@ pub async fn plan_has_feature(
     if owner.is_admin {
         return Ok(true);
     }
-    let plan = match owner.plan_id {
-        Some(plan_id) => plan::Entity::find_by_id(plan_id).one(db).await?,
-        None => None,
-    };
+    let plan = governing_plan(db, owner).await?;
     Ok(plan.is_some_and(|plan| feature_enabled(&plan, feature)))
 }
 
@@ -295,19 +299,30 @@ pub async fn bootstrap_admin(
     }
     .insert(&txn)
     .await?;
+    insert_account_key(&txn, admin.id, &key, now).await?;
+    txn.commit().await?;
+    Ok(Some(key))
+}
+
+/// Stores `key` (as its hash) as the account key of `user_id`.
+pub async fn insert_account_key(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+    key: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<(), DbErr> {
     api_key::ActiveModel {
-        user_id: Set(admin.id),
-        key_hash: Set(hash_key(&key)),
-        kind: Set("account".to_owned()),
+        user_id: Set(user_id),
+        key_hash: Set(hash_key(key)),
+        kind: Set(ACCOUNT_KIND.to_owned()),
         description: Set("Account key".to_owned()),
         permissions: Set(r#"["all"]"#.to_owned()),
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(conn)
     .await?;
-    txn.commit().await?;
-    Ok(Some(key))
+    Ok(())
 }
 
 #[cfg(test)]

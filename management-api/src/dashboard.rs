@@ -303,7 +303,7 @@ async fn login(state: Data<&Arc<AppState>>, req: &Request, form: Form<LoginForm>
     let hash = user.as_ref().and_then(|user| user.password_hash.clone());
     // Verified on the blocking pool, and also when no such user exists, so that the time taken
     // does not tell which accounts exist.
-    let verified = tokio::task::spawn_blocking(move || pages::verify_password(&password, hash))
+    let verified = tokio::task::spawn_blocking(move || accounts::verify_password(&password, hash))
         .await
         .unwrap_or(false);
     match user {
@@ -457,7 +457,7 @@ async fn register(
 async fn key_created(state: &AppState, user_id: i64) -> String {
     api_key::Entity::find()
         .filter(api_key::Column::UserId.eq(user_id))
-        .filter(api_key::Column::Kind.eq("account"))
+        .filter(api_key::Column::Kind.eq(crate::auth::ACCOUNT_KIND))
         .one(&state.db)
         .await
         .ok()
@@ -682,9 +682,10 @@ async fn save_settings(
     let hash = session.user.password_hash.clone();
     if hash.is_some() {
         let current = form.current.clone();
-        let verified = tokio::task::spawn_blocking(move || pages::verify_password(&current, hash))
-            .await
-            .unwrap_or(false);
+        let verified =
+            tokio::task::spawn_blocking(move || accounts::verify_password(&current, hash))
+                .await
+                .unwrap_or(false);
         if !verified {
             return shown(
                 StatusCode::UNPROCESSABLE_ENTITY,

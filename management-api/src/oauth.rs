@@ -278,7 +278,7 @@ pub async fn exchange(
     let Some(app) = oauth_app::Entity::find_by_id(row.app_id).one(db).await? else {
         return Ok(Err(ExchangeError::InvalidCode));
     };
-    if !crate::dashboard::session::same_token(&app.secret_hash, &hash_key(&secret)) {
+    if app.secret_hash != hash_key(&secret) {
         return Ok(Err(ExchangeError::InvalidSecret));
     }
     let client_matches = present(request.client_id).is_none_or(|id| id == app.client_id);

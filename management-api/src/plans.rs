@@ -346,14 +346,7 @@ pub async fn retention_start(
     owner: &user::Model,
     now: NaiveDateTime,
 ) -> Result<Option<String>, DbErr> {
-    if owner.is_admin {
-        return Ok(None);
-    }
-    let Some(plan_id) = owner.plan_id else {
-        return Ok(None);
-    };
-    let days = plan::Entity::find_by_id(plan_id)
-        .one(db)
+    let days = crate::auth::governing_plan(db, owner)
         .await?
         .and_then(|plan| crate::auth::feature_limit(&plan, "retention"))
         .filter(|days| *days > 0);

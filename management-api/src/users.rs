@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::accounts::{self, MIN_PASSWORD_LEN};
 use crate::app::AppState;
-use crate::auth::{generate_key, hash_key};
+use crate::auth::{ACCOUNT_KIND, generate_key, hash_key, insert_account_key};
 use crate::entity::{api_key, campaign, domain, file, link, plan, qr, sign_in_token, user};
 use crate::error::{ApiError, is_unique_violation};
 use crate::plans;
@@ -215,6 +215,7 @@ pub async fn create(
         .map_err(ApiError::internal)??;
     let key = generate_key();
     let txn = db.begin().await?;
+    let email_lower = email.clone();
     let model = user::ActiveModel {
         email: Set(email),
         username: Set(username),
@@ -229,42 +230,28 @@ pub async fn create(
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    .map_err(|err| {
-        if is_unique_violation(&err) {
-            // Lost a race with another sign-up: say which field, as the checks above would.
-            if err.to_string().contains("email") {
+    .await;
+    let model = match model {
+        Ok(model) => model,
+        // Lost a race with another sign-up: say which field, as the checks above would.
+        Err(err) if is_unique_violation(&err) => {
+            drop(txn);
+            let email_in_use = user::Entity::find()
+                .filter(user::Column::Email.eq(&email_lower))
+                .one(db)
+                .await?
+                .is_some();
+            return Err(if email_in_use {
                 email_taken()
             } else {
                 username_taken()
-            }
-        } else {
-            ApiError::from(err)
+            });
         }
-    })?;
+        Err(err) => return Err(err.into()),
+    };
     insert_account_key(&txn, model.id, &key, now).await?;
     txn.commit().await?;
     Ok((model, key))
-}
-
-async fn insert_account_key(
-    conn: &impl sea_orm::ConnectionTrait,
-    user_id: i64,
-    key: &str,
-    now: NaiveDateTime,
-) -> Result<(), ApiError> {
-    api_key::ActiveModel {
-        user_id: Set(user_id),
-        key_hash: Set(hash_key(key)),
-        kind: Set("account".to_owned()),
-        description: Set("Account key".to_owned()),
-        permissions: Set(r#"["all"]"#.to_owned()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
 }
 
 /// Replaces the user's account key with a new one, returned in clear this once; the old key
@@ -278,7 +265,7 @@ pub async fn regenerate_account_key(
     let txn = db.begin().await?;
     api_key::Entity::delete_many()
         .filter(api_key::Column::UserId.eq(user_id))
-        .filter(api_key::Column::Kind.eq("account"))
+        .filter(api_key::Column::Kind.eq(ACCOUNT_KIND))
         .exec(&txn)
         .await?;
     insert_account_key(&txn, user_id, &key, now).await?;

@@ -222,7 +222,10 @@ pub(super) async fn revoke(
     };
     let id = crate::api::parse_id(&id.0).unwrap_or(0);
     match oauth::revoke_token(&state.db, id, Some(session.user.id)).await {
-        Ok(()) | Err(_) => redirect("/user/apps"),
+        // Revoked, or already gone (another tab, a foreign id): the list shows what is left.
+        Ok(()) => redirect("/user/apps"),
+        Err(err) if err.status() == StatusCode::NOT_FOUND => redirect("/user/apps"),
+        Err(err) => internal(err.body().message.clone()),
     }
 }
 

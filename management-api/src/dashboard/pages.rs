@@ -162,21 +162,3 @@ pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
         },
     )
 }
-
-/// Whether `password` matches the argon2 `hash`. Without a hash the work is still done on a
-/// throwaway one, so that both answers take as long.
-pub fn verify_password(password: &str, hash: Option<String>) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wz5C0iBPAFi8Yd1xkEybqsRFQSP3nUkOlA2rX+oYFOk";
-    let (hash, real) = match &hash {
-        Some(hash) => (hash.as_str(), true),
-        None => (DECOY, false),
-    };
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
-    };
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
-        && real
-}

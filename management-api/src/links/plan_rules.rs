@@ -14,25 +14,10 @@ use sea_orm::{
 };
 
 use super::LinkInput;
-use crate::auth::{feature_enabled, feature_limit};
-use crate::entity::{click_rollup, link, plan, user};
+use crate::auth::{feature_enabled, feature_limit, governing_plan};
+use crate::entity::{click_rollup, link, user};
 use crate::error::ApiError;
 use crate::stats::dimension;
-
-/// The plan of `owner`, or `None` for admins (exempt) and plan-less users (who never get past
-/// the gate, which requires the `api` feature).
-async fn governing_plan(
-    db: &DatabaseConnection,
-    owner: &user::Model,
-) -> Result<Option<plan::Model>, ApiError> {
-    if owner.is_admin {
-        return Ok(None);
-    }
-    let Some(plan_id) = owner.plan_id else {
-        return Ok(None);
-    };
-    Ok(plan::Entity::find_by_id(plan_id).one(db).await?)
-}
 
 /// The optional fields of `input` that are set, with the plan feature each needs and how the
 /// refusal names it.

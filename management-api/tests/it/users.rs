@@ -360,7 +360,7 @@ async fn a_deleted_user_s_key_links_and_data_are_gone() {
 }
 
 #[tokio::test]
-async fn sign_in_urls_are_one_hour_single_use_and_unguessable() {
+async fn sign_in_urls_have_the_reference_shape_and_are_stored_per_request() {
     let db = TestDb::sqlite().await;
     let app = TestApp::embedded(&db).await;
     let bea = app.add_user("bea").await;
