@@ -14,10 +14,10 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{CatchPanic, NormalizePath, TrailingSlash};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
-use redirector::{MemoryLinkStore, Redirector, Store};
+use redirector::{ClickQueue, MemoryLinkStore, Redirector, Store};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
-use shared::{ClickEvent, Keys};
-use tokio::sync::{mpsc, watch};
+use shared::Keys;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::account::AccountApi;
@@ -78,8 +78,9 @@ pub struct App {
     redirector: Option<Arc<Redirector>>,
     /// Background tasks stopped through `stop` and awaited on shutdown.
     tasks: Vec<JoinHandle<()>>,
-    /// The embedded stats worker ends when the click queue closes, after draining it.
-    channel_worker: Option<JoinHandle<()>>,
+    /// The embedded click queue and its stats worker, which ends once the queue is closed and
+    /// drained.
+    click_worker: Option<(Arc<ClickQueue>, JoinHandle<()>)>,
     /// Tells background tasks to stop.
     stop: watch::Sender<bool>,
 }
@@ -183,7 +184,7 @@ impl App {
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
-        let (limiter, target, redirector, channel_worker) = match &config.redis_url {
+        let (limiter, target, redirector, click_worker) = match &config.redis_url {
             Some(redis_url) => {
                 let (client, conn) = connect_redis(redis_url).await?;
                 let keys = Keys::new(config.key_prefix.clone());
@@ -207,18 +208,18 @@ impl App {
             }
             None => {
                 let store = MemoryLinkStore::new();
-                let (click_tx, click_rx) = mpsc::channel::<ClickEvent>(EMBEDDED_CLICK_QUEUE);
+                let clicks = Arc::new(ClickQueue::new(EMBEDDED_CLICK_QUEUE));
                 let edge = redirector::Edge::from_config(&config.edge)?;
                 let redirector = Arc::new(
                     Redirector::new(
                         &config.redirector_cache,
                         Store::Memory(store.clone()),
-                        click_tx,
+                        clicks.clone(),
                     )
                     .with_edge(edge)
                     .with_files(files.clone()),
                 );
-                let worker = stats::run_channel_worker(db.clone(), click_rx, enricher.clone());
+                let worker = stats::run_queue_worker(db.clone(), clicks.clone(), enricher.clone());
                 let target = PublishTarget::Embedded {
                     store,
                     redirector: redirector.clone(),
@@ -230,7 +231,7 @@ impl App {
                     RateLimiter::Memory(MemoryCounters::default()),
                     target,
                     Some(redirector),
-                    Some(tokio::spawn(worker)),
+                    Some((clicks, tokio::spawn(worker))),
                 )
             }
         };
@@ -253,7 +254,7 @@ impl App {
             state,
             redirector,
             tasks,
-            channel_worker,
+            click_worker,
             stop,
         })
     }
@@ -276,7 +277,7 @@ impl App {
             state,
             redirector,
             tasks,
-            channel_worker,
+            click_worker,
             stop,
             ..
         } = self;
@@ -285,18 +286,20 @@ impl App {
             .run_with_graceful_shutdown(routes, shutdown, Some(SHUTDOWN_GRACE))
             .await
             .context("serving HTTP")?;
-        // Background tasks stop next: the publisher drains the outbox one last time and drops
-        // its target, which holds the embedded redirector and so the click queue's sender.
+        // Background tasks stop next: the publisher drains the outbox one last time.
         let _ = stop.send(true);
         for task in tasks {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
-        // With every sender gone the queue is closed, and the embedded stats worker returns once
-        // it has written what was queued.
-        if let Some(worker) = channel_worker
-            && tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err()
-        {
-            tracing::warn!("queued clicks were not all written before the shutdown grace ended");
+        // No request is left to queue a click: close the queue, and the embedded stats worker
+        // returns once it has written what was queued.
+        if let Some((queue, worker)) = click_worker {
+            queue.close();
+            if tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err() {
+                tracing::warn!(
+                    "queued clicks were not all written before the shutdown grace ended"
+                );
+            }
         }
         Ok(())
     }

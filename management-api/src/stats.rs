@@ -1,7 +1,7 @@
 //! The stats worker and the statistics read model.
 //!
 //! Click events arrive from the Redis stream ([`run_redis_worker`]) or, in the embedded default,
-//! from an in-process channel ([`run_channel_worker`]). Each one is recorded once
+//! from the embedded redirector's click queue ([`run_queue_worker`]). Each one is recorded once
 //! ([`record_click`], idempotent on its stream id) as a raw row plus daily rollups, and
 //! [`link_stats`] reads the rollups back for the API.
 
@@ -19,7 +19,7 @@ pub use enrich::{EnrichError, Enricher, Enrichment};
 pub use read::{DIRECT_REFERRER, LinkStats, link_stats, link_stats_since};
 pub use record::{anonymize_ip, record_click, referrer_host, social_network};
 pub use user_agent::{UserAgentNames, UserAgentParser, UserAgentRulesError};
-pub use worker::{run_channel_worker, run_redis_worker};
+pub use worker::{run_queue_worker, run_redis_worker};
 
 /// Rollup dimension names, as stored in `click_rollups.dimension`.
 pub mod dimension {

@@ -209,6 +209,23 @@ impl LinkCache {
         if let Some(answer) = front_hit {
             return Ok(answer);
         }
+        // Boxed: moka's future is kilobytes, and a request's future is moved (copied) whole
+        // when it is spawned or polled in place; hits should not carry a miss's state.
+        Box::pin(self.fill(key, epoch, now, fetch)).await
+    }
+
+    /// The miss path of [`LinkCache::get_or_fetch`]: the shared cache, then `fetch`.
+    async fn fill<'k, F, Fut>(
+        &self,
+        key: &'k str,
+        epoch: u64,
+        now: Instant,
+        fetch: F,
+    ) -> Result<CachedLink, Arc<StoreError>>
+    where
+        F: FnOnce(&'k str, &'k str) -> Fut,
+        Fut: Future<Output = Result<CachedLink, StoreError>>,
+    {
         let (host, alias) = split_key(key);
         let answer = self
             .entries

@@ -6,6 +6,7 @@
 //! embedded single-process mode, with a [`MemoryLinkStore`] instead of Redis.
 
 mod cache;
+pub mod click_queue;
 pub mod clicks;
 pub mod config;
 pub mod edge;
@@ -22,6 +23,7 @@ pub mod store;
 pub mod telemetry;
 mod unlock;
 
+pub use click_queue::ClickQueue;
 pub use config::{CacheConfig, Config};
 pub use edge::{Edge, EdgeConfig};
 pub use files::{FileStorage, FileStorageConfig};

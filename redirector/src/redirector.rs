@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -13,13 +12,13 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use moka::future::Cache;
-use shared::click_event::CLICK_EVENT_VERSION;
+use shared::click_event::ClickRecord;
 use shared::link::LinkMode;
 use shared::visitor::{self, Device, Languages};
-use shared::{ClickEvent, Decision, DomainRecord, LinkRecord, RequestFacts, VisitorClass};
-use tokio::sync::mpsc;
+use shared::{Decision, DomainRecord, LinkRecord, RequestFacts, VisitorClass};
 
 use crate::cache::{CacheKey, LinkCache, split_key};
+use crate::click_queue::ClickQueue;
 use crate::config::CacheConfig;
 use crate::edge::Edge;
 use crate::files::{self, FileStorage};
@@ -80,11 +79,9 @@ pub struct Redirector {
     /// QR codes drawn for short URLs, by URL and size: drawing costs milliseconds of CPU, so a
     /// popular code is drawn once, not for every request.
     drawn_qr: Cache<String, Bytes>,
-    /// Producer end of the bounded click queue; the click writer (or the embedding process) owns
-    /// the receiver. Only ever `try_send`: a redirect never waits for analytics.
-    clicks: mpsc::Sender<ClickEvent>,
-    /// Click events lost because the queue was full (or its consumer gone), since start.
-    dropped_clicks: AtomicU64,
+    /// The bounded click queue, drained by the click writer (or the embedding process). A
+    /// redirect never waits for it: a full queue drops the event and counts it.
+    clicks: Arc<ClickQueue>,
     /// Where hosted files are read from; `None` until configured, when file links answer 503.
     files: Option<FileStorage>,
 }
@@ -94,7 +91,7 @@ impl std::fmt::Debug for Redirector {
         f.debug_struct("Redirector")
             .field("store", &self.store)
             .field("edge", &self.edge)
-            .field("dropped_clicks", &self.dropped_clicks)
+            .field("dropped_clicks", &self.dropped_clicks())
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +113,7 @@ pub struct Visit<'a> {
 
 impl Redirector {
     /// A redirector reading `store` through a cache sized by `cache`, queueing clicks on `clicks`.
-    pub fn new(cache: &CacheConfig, store: Store, clicks: mpsc::Sender<ClickEvent>) -> Redirector {
+    pub fn new(cache: &CacheConfig, store: Store, clicks: Arc<ClickQueue>) -> Redirector {
         Redirector {
             cache: LinkCache::new(cache),
             store,
@@ -143,7 +140,6 @@ impl Redirector {
                 .time_to_live(DRAWN_QR_TTL)
                 .build(),
             clicks,
-            dropped_clicks: AtomicU64::new(0),
             files: None,
         }
     }
@@ -167,7 +163,7 @@ impl Redirector {
 
     /// Click events dropped since start because the queue was full.
     pub fn dropped_clicks(&self) -> u64 {
-        self.dropped_clicks.load(Ordering::Relaxed)
+        self.clicks.dropped()
     }
 
     /// Forgets the cached answers for the link `domain`/`alias` after its record changed; for the
@@ -267,9 +263,11 @@ impl Redirector {
                 return pages::method_not_allowed();
             }
             let reply = match route {
-                QrRoute::Stored { code, svg } => Some(self.stored_qr(code, svg).await),
+                // The rare paths are boxed so that their state does not weigh on every request's
+                // future (see `LinkCache::get_or_fetch`).
+                QrRoute::Stored { code, svg } => Some(Box::pin(self.stored_qr(code, svg)).await),
                 QrRoute::ShortUrl { alias, size_px } => {
-                    self.short_url_qr(host, alias, size_px, peer, headers).await
+                    Box::pin(self.short_url_qr(host, alias, size_px, peer, headers)).await
                 }
             };
             if let Some(reply) = reply {
@@ -293,7 +291,7 @@ impl Redirector {
             if is_post {
                 return pages::method_not_allowed();
             }
-            match self.rotate(&rotator, host, now_s).await {
+            match Box::pin(self.rotate(&rotator, host, now_s)).await {
                 Ok((member, action)) => {
                     alias = Cow::Owned(member.alias.clone());
                     link = Some(member);
@@ -304,22 +302,28 @@ impl Redirector {
         }
         let domain = match link {
             Some(_) => None,
-            None => self.domain_record(split_key(key.as_str()).0).await,
+            None => Box::pin(self.domain_record(split_key(key.as_str()).0)).await,
         };
         let client = self.edge.client_ip(peer, headers);
         if is_post {
             return match link.as_deref() {
                 Some(link) if link.password.is_some() => {
                     let secure = self.edge.forwarded_https(peer, headers);
-                    self.unlock(link, uri, form, client, now_s, secure).await
+                    Box::pin(self.unlock(link, uri, form, client, now_s, secure)).await
                 }
                 _ => pages::method_not_allowed(),
             };
         }
         let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
-        let class = visitor::classify(is_head, user_agent);
         let record = link.as_deref();
         let needs = |check: fn(&LinkRecord) -> bool| record.is_some_and(check);
+        // Classing an agent is a scan of it; where the answer does not depend on the class, the
+        // stats worker classes the visitor from the event instead.
+        let class = if is_head || needs(LinkRecord::needs_class) {
+            Some(visitor::classify(is_head, user_agent))
+        } else {
+            None
+        };
         let country = if needs(LinkRecord::needs_country) {
             self.edge.country(peer, client, headers)
         } else {
@@ -336,7 +340,8 @@ impl Redirector {
         };
         let facts = RequestFacts {
             now_s,
-            class,
+            // `decide` reads the class only of links that need it, which have one.
+            class: class.unwrap_or(VisitorClass::Human),
             country,
             device: if needs(LinkRecord::needs_device) {
                 Device::from_user_agent(user_agent.unwrap_or_default())
@@ -367,7 +372,7 @@ impl Redirector {
                 let Some(link) = record else {
                     return pages::not_found();
                 };
-                let reply = self.download(link.id, file, is_head).await;
+                let reply = Box::pin(self.download(link.id, file, is_head)).await;
                 if reply.status() == StatusCode::OK {
                     click(link);
                 }
@@ -637,42 +642,27 @@ impl Redirector {
         response
     }
 
-    /// Queues one click event without waiting; counts it as dropped when the queue is full.
+    /// Queues one click event without waiting; the queue counts it as dropped when full.
     fn record_click(
         &self,
         link_id: i64,
-        class: VisitorClass,
+        class: Option<VisitorClass>,
         at_ms: i64,
         headers: &HeaderMap,
         client: Option<IpAddr>,
         country: Option<[u8; 2]>,
     ) {
-        let header = |name| {
-            headers
-                .get(name)
-                .map(|value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned())
-        };
-        let event = ClickEvent {
-            v: CLICK_EVENT_VERSION,
+        let header = |name| headers.get(name).map(HeaderValue::as_bytes);
+        self.clicks.push(&ClickRecord {
             link_id,
             at_ms,
             class,
-            ip: client.map(ip_string),
+            ip: client,
             user_agent: header(USER_AGENT),
             referrer: header(REFERER),
             accept_language: header(ACCEPT_LANGUAGE),
-            country: country.map(|code| String::from_utf8_lossy(&code).into_owned()),
-        };
-        if self.clicks.try_send(event).is_err() {
-            let dropped = self.dropped_clicks.fetch_add(1, Ordering::Relaxed) + 1;
-            // Logged at powers of two so a long outage does not flood the log.
-            if dropped.is_power_of_two() {
-                tracing::warn!(
-                    clicks.dropped = dropped,
-                    "click queue full: dropping click events"
-                );
-            }
-        }
+            country,
+        });
     }
 }
 
@@ -684,29 +674,6 @@ fn verify_password(password: &str, hash: &str) -> bool {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
     })
-}
-
-/// The text form of `ip`. IPv4 addresses, nearly all traffic, are written digit by digit: the
-/// standard `Display` goes through the formatting machinery and cost more than the whole cache
-/// lookup, measured with callgrind on the `redirect` bench.
-fn ip_string(ip: IpAddr) -> String {
-    let IpAddr::V4(v4) = ip else {
-        return ip.to_string();
-    };
-    let mut text = String::with_capacity(15);
-    for (idx, octet) in v4.octets().into_iter().enumerate() {
-        if idx > 0 {
-            text.push('.');
-        }
-        if octet >= 100 {
-            text.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            text.push(char::from(b'0' + octet / 10 % 10));
-        }
-        text.push(char::from(b'0' + octet % 10));
-    }
-    text
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
@@ -761,27 +728,5 @@ mod tests {
         check("100%", "100%");
         check("%zz", "%zz");
         check("%FF", "%FF");
-    }
-
-    #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        let cases = [
-            "0.0.0.0",
-            "9.8.7.6",
-            "10.20.30.40",
-            "100.200.255.1",
-            "203.0.113.9",
-            "255.255.255.255",
-            "::1",
-            "2001:db8::8a2e:370:7334",
-        ];
-        for case in cases {
-            let ip: IpAddr = case.parse().unwrap();
-            assert_eq!(ip_string(ip), ip.to_string(), "{case}");
-        }
-        for octet in 0..=255u8 {
-            let ip = IpAddr::from([octet, 0, 255, octet]);
-            assert_eq!(ip_string(ip), ip.to_string());
-        }
     }
 }

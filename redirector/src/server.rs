@@ -17,10 +17,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use redis::aio::ConnectionManager;
-use shared::{ClickEvent, Keys};
+use shared::Keys;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
+use crate::click_queue::ClickQueue;
 use crate::clicks::ClickWriter;
 use crate::config::Config;
 use crate::edge::Edge;
@@ -47,8 +48,8 @@ pub struct Server {
     client: redis::Client,
     /// The multiplexed connection shared by link lookups, the click writer and `/readyz`.
     connection: ConnectionManager,
-    /// Consumer end of the click queue, handed to the click writer in [`Server::run`].
-    clicks: mpsc::Receiver<ClickEvent>,
+    /// The click queue, drained by the click writer started in [`Server::run`].
+    clicks: Arc<ClickQueue>,
 }
 
 /// What every connection task needs, behind one `Arc`.
@@ -68,11 +69,11 @@ impl Server {
             lazy_connection(client.clone()).context("preparing the redis connection")?;
         let keys = Keys::new(config.key_prefix.clone());
         let store = Store::Redis(RedisLinkStore::new(connection.clone(), keys));
-        let (sender, clicks) = mpsc::channel(config.click_queue_capacity);
+        let clicks = Arc::new(ClickQueue::new(config.click_queue_capacity));
         let edge = Edge::from_config(&config.edge)?;
         let files = crate::FileStorage::open(&config.files)?;
         let redirector = Arc::new(
-            Redirector::new(&config.cache, store, sender)
+            Redirector::new(&config.cache, store, clicks.clone())
                 .with_edge(edge)
                 .with_files(files),
         );
@@ -200,12 +201,14 @@ impl App {
     async fn handle(&self, request: Request<Incoming>, peer: std::net::IpAddr) -> Reply {
         match request.uri().path() {
             "/healthz" => pages::text(StatusCode::OK, "ok"),
-            "/readyz" => self.readiness().await,
+            // Boxed, as the redirector's rare paths are: a Redis command's future is large, and
+            // every request's future would carry it.
+            "/readyz" => Box::pin(self.readiness()).await,
             _ => {
                 let (parts, body) = request.into_parts();
                 let form = if parts.method == http::Method::POST {
                     let read = Limited::new(body, MAX_FORM_BYTES).collect();
-                    match tokio::time::timeout(FORM_READ_TIMEOUT, read).await {
+                    match Box::pin(tokio::time::timeout(FORM_READ_TIMEOUT, read)).await {
                         Ok(Ok(collected)) => collected.to_bytes(),
                         Err(_) => {
                             return pages::text(

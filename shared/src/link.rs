@@ -343,6 +343,13 @@ impl LinkRecord {
         !self.languages.is_empty()
     }
 
+    /// Whether [`crate::decide`] reads the visitor's class (bot, preview, person): only to keep
+    /// crawlers and unfurlers away from a password, a file, or to show them the link's own
+    /// preview. For any other link the edge can leave classing to the stats worker.
+    pub fn needs_class(&self) -> bool {
+        self.password.is_some() || matches!(self.mode, LinkMode::File(_)) || !self.meta.is_empty()
+    }
+
     /// The bytes stored under [`crate::Keys::link`].
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a link record always serialises")

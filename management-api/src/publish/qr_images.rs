@@ -98,11 +98,11 @@ mod tests {
         let test_db = TestDb::sqlite().await;
         let db = test_db.connection();
         let store = MemoryLinkStore::new();
-        let (click_tx, _click_rx) = tokio::sync::mpsc::channel(1);
+        let clicks = std::sync::Arc::new(redirector::ClickQueue::new(1));
         let redirector = Arc::new(Redirector::new(
             &CacheConfig::default(),
             Store::Memory(store.clone()),
-            click_tx,
+            clicks,
         ));
         let target = PublishTarget::Embedded {
             store: store.clone(),

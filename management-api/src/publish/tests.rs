@@ -334,11 +334,11 @@ async fn the_embedded_target_fills_the_in_process_store() {
     let test_db = TestDb::sqlite().await;
     let db = test_db.connection();
     let store = MemoryLinkStore::new();
-    let (click_tx, _click_rx) = tokio::sync::mpsc::channel(1);
+    let clicks = std::sync::Arc::new(redirector::ClickQueue::new(1));
     let redirector = Arc::new(Redirector::new(
         &CacheConfig::default(),
         Store::Memory(store.clone()),
-        click_tx,
+        clicks,
     ));
     let target = PublishTarget::Embedded {
         store: store.clone(),
@@ -491,11 +491,11 @@ async fn the_embedded_target_stores_and_forgets_domain_records() {
     let test_db = TestDb::sqlite().await;
     let db = test_db.connection();
     let store = MemoryLinkStore::new();
-    let (click_tx, _click_rx) = tokio::sync::mpsc::channel(1);
+    let clicks = std::sync::Arc::new(redirector::ClickQueue::new(1));
     let redirector = Arc::new(Redirector::new(
         &CacheConfig::default(),
         Store::Memory(store.clone()),
-        click_tx,
+        clicks,
     ));
     let target = PublishTarget::Embedded {
         store: store.clone(),

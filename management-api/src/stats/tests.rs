@@ -451,20 +451,48 @@ fn visitor_hashes_rotate_daily_and_depend_on_the_secret() {
 }
 
 #[tokio::test]
-async fn the_channel_worker_records_every_queued_event_then_returns() {
+async fn the_queue_worker_records_every_queued_event_then_returns() {
     let test_db = test_support::sql::TestDb::sqlite().await;
     let db = test_db.connection();
     let model = insert_link(&db, "", "chan", "https://example.com").await;
-    let (sender, receiver) = tokio::sync::mpsc::channel(10);
+    let queue = Arc::new(redirector::ClickQueue::new(10));
+    let ip = "203.0.113.9".parse().unwrap();
     for n in 0..3 {
-        sender
-            .send(human(model.id, MARCH_1_MS + n, "203.0.113.9"))
-            .await
-            .unwrap();
+        assert!(queue.push(&shared::click_event::ClickRecord {
+            link_id: model.id,
+            at_ms: MARCH_1_MS + n,
+            class: None,
+            ip: Some(ip),
+            user_agent: Some(BROWSER_UA.as_bytes()),
+            referrer: None,
+            accept_language: None,
+            country: None,
+        }));
     }
-    drop(sender);
-    run_channel_worker(db.clone(), receiver, Arc::new(enricher())).await;
+    // Left unclassed by the edge: the worker classes the agent, and a library is no person.
+    assert!(queue.push(&shared::click_event::ClickRecord {
+        link_id: model.id,
+        at_ms: MARCH_1_MS,
+        class: None,
+        ip: Some(ip),
+        user_agent: Some(b"curl/8.5.0"),
+        referrer: None,
+        accept_language: None,
+        country: None,
+    }));
+    queue.close();
+    run_queue_worker(db.clone(), queue, Arc::new(enricher())).await;
     assert_eq!(counters(&db, model.id).await, (3, 1));
+    let mut classes: Vec<String> = click::Entity::find()
+        .filter(click::Column::LinkId.eq(model.id))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.class)
+        .collect();
+    classes.sort();
+    assert_eq!(classes, ["bot", "human", "human", "human"]);
 }
 
 async fn wait_for_clicks(db: &DatabaseConnection, link_id: i64, expected: i64) {

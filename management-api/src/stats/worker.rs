@@ -7,16 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use redirector::ClickQueue;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply,
 };
 use redis::{AsyncCommands, AsyncConnectionConfig, RedisError};
 use sea_orm::DatabaseConnection;
+use shared::Keys;
 use shared::click_event::decode_batch;
 use shared::redis_keys::{CLICK_BATCH_FIELD, STATS_GROUP, click_key};
-use shared::{ClickEvent, Keys};
-use tokio::sync::mpsc;
 
 use super::enrich::Enricher;
 use super::record::record_click;
@@ -234,25 +234,43 @@ async fn acknowledge(
     Ok(())
 }
 
-/// Records events from the embedded redirector's queue until every sender is gone and the queue
-/// is empty. A failed write is retried with back-off rather than dropped.
-pub async fn run_channel_worker(
+/// Records events from the embedded redirector's queue until the queue is closed and empty. A
+/// failed write is retried with back-off rather than dropped.
+pub async fn run_queue_worker(
     db: DatabaseConnection,
-    mut receiver: mpsc::Receiver<ClickEvent>,
+    queue: Arc<ClickQueue>,
     enrich: Arc<Enricher>,
 ) {
-    while let Some(event) = receiver.recv().await {
-        let stream_id = format!(
-            "mem-{}-{}",
-            chrono::Utc::now().timestamp_millis(),
-            rand::random::<u64>()
-        );
-        let mut n_failures = 0u32;
-        while let Err(err) = record_click(&db, &stream_id, &event, &enrich).await {
-            n_failures = n_failures.saturating_add(1);
-            tracing::warn!(error = %error_chain(&err), "cannot record a click; retrying");
-            tokio::time::sleep(retry_delay(n_failures)).await;
+    loop {
+        // Read before draining: events queued before the close are all taken below.
+        let closed = queue.is_closed();
+        while let Some(batch) = queue.take() {
+            for decoded in decode_batch(&batch.bytes) {
+                let event = match decoded {
+                    Ok(event) => event,
+                    Err(err) => {
+                        tracing::error!(error = %err, "skipping an unreadable click event");
+                        continue;
+                    }
+                };
+                let stream_id = format!(
+                    "mem-{}-{}",
+                    chrono::Utc::now().timestamp_millis(),
+                    rand::random::<u64>()
+                );
+                let mut n_failures = 0u32;
+                while let Err(err) = record_click(&db, &stream_id, &event, &enrich).await {
+                    n_failures = n_failures.saturating_add(1);
+                    tracing::warn!(error = %error_chain(&err), "cannot record a click; retrying");
+                    tokio::time::sleep(retry_delay(n_failures)).await;
+                }
+            }
+            queue.recycle(batch.bytes);
         }
+        if closed {
+            return;
+        }
+        queue.ready().await;
     }
 }
 

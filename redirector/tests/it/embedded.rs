@@ -1,12 +1,14 @@
-//! The embedded shape: a [`Redirector`] over a [`MemoryLinkStore`], its clicks on a channel the
+//! The embedded shape: a [`Redirector`] over a [`MemoryLinkStore`], its clicks in a queue the
 //! embedding process drains. No Redis involved.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use redirector::{CacheConfig, MemoryLinkStore, Redirector, Store};
-use shared::{DEFAULT_DOMAIN, VisitorClass};
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use redirector::{CacheConfig, ClickQueue, MemoryLinkStore, Redirector, Store};
+use shared::click_event::decode_batch;
+use shared::{ClickEvent, DEFAULT_DOMAIN, VisitorClass};
 
 use crate::support::link;
 
@@ -25,11 +27,11 @@ async fn get(redirector: &Redirector, host: &str, path: &str) -> redirector::Rep
 #[tokio::test]
 async fn a_memory_store_serves_writes_after_invalidation_and_queues_clicks() {
     let store = MemoryLinkStore::new();
-    let (sender, mut clicks) = mpsc::channel(16);
+    let clicks = Arc::new(ClickQueue::new(16));
     let redirector = Redirector::new(
         &CacheConfig::default(),
         Store::Memory(store.clone()),
-        sender,
+        clicks.clone(),
     );
 
     assert_eq!(get(&redirector, "s.example", "/a").await.status(), 404);
@@ -39,7 +41,11 @@ async fn a_memory_store_serves_writes_after_invalidation_and_queues_clicks() {
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], "https://example.com/a");
 
-    let click = clicks.try_recv().expect("one click queued");
+    let batch = clicks.take().expect("one click queued");
+    let queued: Vec<ClickEvent> = decode_batch(&batch.bytes).map(Result::unwrap).collect();
+    let [click] = queued.as_slice() else {
+        panic!("one click queued, got {queued:?}");
+    };
     assert_eq!(click.link_id, 42);
     assert_eq!(click.class, VisitorClass::Human);
     assert_eq!(click.ip.as_deref(), Some("203.0.113.9"));
@@ -66,12 +72,16 @@ async fn a_memory_store_serves_writes_after_invalidation_and_queues_clicks() {
 async fn clicks_beyond_a_full_queue_are_dropped_and_counted() {
     let store = MemoryLinkStore::new();
     store.put(link("a", "https://example.com/a"));
-    let (sender, mut clicks) = mpsc::channel(1);
-    let redirector = Redirector::new(&CacheConfig::default(), Store::Memory(store), sender);
+    let clicks = Arc::new(ClickQueue::new(1));
+    let redirector = Redirector::new(
+        &CacheConfig::default(),
+        Store::Memory(store),
+        clicks.clone(),
+    );
     for _ in 0..3 {
         assert_eq!(get(&redirector, "h", "/a").await.status(), 302);
     }
     assert_eq!(redirector.dropped_clicks(), 2);
-    assert!(clicks.try_recv().is_ok());
-    assert!(clicks.try_recv().is_err());
+    assert_eq!(clicks.take().map(|batch| batch.n_events), Some(1));
+    assert!(clicks.take().is_none());
 }

@@ -779,3 +779,80 @@ fn a_hosted_file_is_downloaded_after_its_password_and_never_by_unfurlers() {
         ),
     ]);
 }
+
+/// The edge classes a visitor only for links whose decision reads the class: for every other
+/// shape, each class gets the same answer.
+#[test]
+fn only_links_that_need_the_class_are_decided_by_it() {
+    let classes = [
+        VisitorClass::Human,
+        VisitorClass::Bot,
+        VisitorClass::Preview,
+        VisitorClass::Head,
+    ];
+    let phone = Visitor {
+        device: Device::Android,
+        country: Some("CA"),
+        languages: "fr",
+        ..PERSON
+    };
+    let file = FileDownload {
+        key: "files/1/abc".into(),
+        name: "a.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 1,
+        max_downloads: None,
+        downloads: 0,
+    };
+    let shapes = [
+        link(),
+        with(|l| l.mode = LinkMode::Frame),
+        with(|l| l.mode = LinkMode::Splash),
+        with(|l| l.mode = LinkMode::CustomSplash(SplashPage::default())),
+        with(|l| l.mode = LinkMode::Overlay(OverlayPage::default())),
+        with(|l| {
+            l.pixels = vec![PixelTag {
+                provider: "fbpixel".into(),
+                tag: "1".into(),
+            }];
+        }),
+        with(|l| l.geo = vec![target("CA", "https://ca.example/")]),
+        with(|l| l.devices = vec![target("android", "https://android.example/")]),
+        with(|l| l.languages = vec![target("fr", "https://fr.example/")]),
+        with(|l| {
+            l.deeplink = Some(DeepLink {
+                google: Some("market://details?id=x".into()),
+                ..DeepLink::default()
+            });
+        }),
+        with(|l| {
+            l.parameters = vec![Parameter {
+                name: "utm_source".into(),
+                value: "x".into(),
+            }];
+        }),
+        with(|l| l.disabled = true),
+        with(|l| l.expires_at = Some(NOW - 1)),
+        rotator(&["one", "two"]),
+        with(|l| l.password = Some("$argon2id$hash".into())),
+        with(|l| l.mode = LinkMode::File(file.clone())),
+        with(|l| l.meta.title = "Card".into()),
+    ];
+    let mut n_class_dependent = 0;
+    for shape in &shapes {
+        for visitor in [PERSON, phone] {
+            let decisions: Vec<Decision<'_>> = classes
+                .iter()
+                .map(|&class| decide_for(shape, Visitor { class, ..visitor }))
+                .collect();
+            let uniform = decisions.iter().all(|decision| *decision == decisions[0]);
+            if !shape.needs_class() {
+                assert!(uniform, "{shape:?} was decided by class: {decisions:?}");
+            } else if !uniform {
+                n_class_dependent += 1;
+            }
+        }
+    }
+    // The three shapes that need the class really are decided by it.
+    assert_eq!(n_class_dependent, 6);
+}
