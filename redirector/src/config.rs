@@ -36,12 +36,14 @@ pub struct Config {
     pub cache: CacheConfig,
     /// `REDIRECTOR_CLICK_QUEUE_CAPACITY`: click events waiting for Redis before new ones are dropped.
     pub click_queue_capacity: usize,
-    /// `REDIRECTOR_WORKER_THREADS`: tokio worker threads; `None` means one per core.
+    /// `REDIRECTOR_WORKER_THREADS`: threads serving connections, each with a single-threaded
+    /// runtime and a listener of its own; `None` means one per core.
     pub worker_threads: Option<usize>,
     /// `REDIRECTOR_SHUTDOWN_GRACE_SECS`: the budget for draining requests and flushing clicks.
     pub shutdown_grace: Duration,
-    /// `REDIRECTOR_HEADER_READ_TIMEOUT_SECS`: how long a client may take to send a request's
-    /// headers before its connection is closed (slow-header attacks).
+    /// `REDIRECTOR_HEADER_READ_TIMEOUT_SECS`: how long a connection may take to send a request's
+    /// headers, from its opening or the end of the previous response, before it is closed
+    /// (slow-header attacks, idle keep-alive connections).
     pub header_read_timeout: Duration,
     /// Client address, country and unlock-cookie settings.
     pub edge: EdgeConfig,

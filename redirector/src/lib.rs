@@ -22,6 +22,7 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 mod unlock;
+mod watchdog;
 
 pub use click_queue::ClickQueue;
 pub use config::{CacheConfig, Config};

@@ -3,13 +3,14 @@
 fn main() -> anyhow::Result<()> {
     redirector::telemetry::init();
     let config = redirector::Config::from_source(&shared::config::Env)?; // before any port opens
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(worker_threads) = config.worker_threads {
-        runtime.worker_threads(worker_threads);
-    }
-    runtime.enable_all().build()?.block_on(async {
-        let server = redirector::Server::bind(config).await?;
-        tracing::info!(addr = %server.local_addr(), "redirector listening");
-        server.run(redirector::shutdown_signal()).await
-    })
+    // Connections are served by the server's own worker threads; this runtime runs the click
+    // writer, the invalidation subscriber and shutdown.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let server = redirector::Server::bind(config).await?;
+            tracing::info!(addr = %server.local_addr(), "redirector listening");
+            server.run(redirector::shutdown_signal()).await
+        })
 }

@@ -14,12 +14,12 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use redis::aio::ConnectionManager;
 use shared::Keys;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{oneshot, watch};
 
 use crate::click_queue::ClickQueue;
 use crate::clicks::ClickWriter;
@@ -28,20 +28,28 @@ use crate::edge::Edge;
 use crate::invalidation::InvalidationSubscriber;
 use crate::pages::{self, Reply};
 use crate::store::{RedisLinkStore, Store, lazy_connection};
+use crate::watchdog::{self, ConnectionWatch, WatchedBody};
 use crate::{FORM_READ_TIMEOUT, MAX_FORM_BYTES, Redirector, Visit};
 
 /// `/readyz` answers 503 when Redis takes longer than this to answer a `PING`.
 const READY_PING_TIMEOUT: Duration = Duration::from_millis(500);
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+/// Connections waiting in each listener's accept queue.
+const LISTEN_BACKLOG: u32 = 1024;
+/// How long stopping waits for worker threads to end once their work is done.
+const WORKER_EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// A bound, not yet serving, redirector.
 pub struct Server {
     /// Settings read at start.
     config: Config,
-    /// Bound in [`Server::bind`] so that the caller learns the address (port 0 in tests) before
-    /// serving starts.
-    listener: TcpListener,
+    /// One listener per worker thread, all on the same address (`SO_REUSEPORT`: the kernel
+    /// spreads connections over them). Bound in [`Server::bind`] so that the caller learns the
+    /// address (port 0 in tests) before serving starts.
+    listeners: Vec<std::net::TcpListener>,
+    /// The address they are bound to.
+    local_addr: SocketAddr,
     /// The request core, shared with every connection task.
     redirector: Arc<Redirector>,
     /// Opens the subscriber's dedicated pub/sub connection.
@@ -60,9 +68,24 @@ struct App {
     subscribed: Arc<AtomicBool>,
 }
 
+/// A listener bound with `SO_REUSEPORT` (on Unix), so that each worker thread can have its own
+/// on one address.
+fn reusable_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)?.into_std()
+}
+
 impl Server {
-    /// Prepares Redis (connected lazily, so the edge starts while Redis is down) and binds the
-    /// listener.
+    /// Prepares Redis (connected lazily, so the edge starts while Redis is down) and binds one
+    /// listener per worker thread.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
         let client = redis::Client::open(config.redis_url.as_str()).context("reading REDIS_URL")?;
         let connection =
@@ -77,12 +100,21 @@ impl Server {
                 .with_edge(edge)
                 .with_files(files),
         );
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
+        let first = reusable_listener(config.listen_addr)
             .with_context(|| format!("binding {}", config.listen_addr))?;
+        let local_addr = first.local_addr().context("reading the bound address")?;
+        // Without `SO_REUSEPORT` a second socket cannot share the address: one worker then.
+        let n_workers = if cfg!(unix) { worker_count(&config) } else { 1 };
+        let mut listeners = vec![first];
+        for _ in 1..n_workers {
+            let listener = reusable_listener(local_addr)
+                .with_context(|| format!("binding {local_addr} again for another worker"))?;
+            listeners.push(listener);
+        }
         Ok(Server {
             config,
-            listener,
+            listeners,
+            local_addr,
             redirector,
             client,
             connection,
@@ -90,11 +122,9 @@ impl Server {
         })
     }
 
-    /// The address the listener is bound to.
+    /// The address the listeners are bound to.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or(self.config.listen_addr)
+        self.local_addr
     }
 
     /// The request core, e.g. to read [`Redirector::dropped_clicks`].
@@ -104,14 +134,20 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests and
     /// flushes queued click events, all within `REDIRECTOR_SHUTDOWN_GRACE_SECS`.
+    ///
+    /// Connections are served by worker threads, each with its own single-threaded runtime and
+    /// listener: no task ever moves between threads, which measured markedly faster than tokio's
+    /// work-stealing scheduler on the `redirect` bench. The click writer and the invalidation
+    /// subscriber run on the caller's runtime.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let Server {
             config,
-            listener,
+            listeners,
             redirector,
             client,
             connection,
             clicks,
+            ..
         } = self;
         let keys = Keys::new(config.key_prefix.clone());
         let (stop_writer, writer_stopped) = oneshot::channel();
@@ -133,52 +169,36 @@ impl Server {
             connection,
             subscribed,
         });
-
-        // HTTP/1.1 only: the edge sits behind a load balancer or TLS terminator, and skipping the
-        // HTTP/2 preface detection of an auto builder saves a buffer wrapper on every read.
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout);
-        let graceful = GracefulShutdown::new();
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let (stream, peer) = tokio::select! {
-                () = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "accept failed");
-                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                        continue;
-                    }
-                },
+        let (stop, stopping) = watch::channel(false);
+        let (release, released) = watch::channel(false);
+        let mut workers = Vec::with_capacity(listeners.len());
+        for (idx, listener) in listeners.into_iter().enumerate() {
+            let worker = Worker {
+                listener,
+                app: app.clone(),
+                header_read_timeout: config.header_read_timeout,
+                shutdown_grace: config.shutdown_grace,
+                stopping: stopping.clone(),
+                released: released.clone(),
             };
-            // Redirects are tiny responses: send them at once rather than wait to coalesce.
-            let _ = stream.set_nodelay(true);
-            let app = app.clone();
-            let peer_ip = peer.ip().to_canonical();
-            let service = service_fn(move |request: Request<Incoming>| {
-                let app = app.clone();
-                async move { Ok::<_, Infallible>(app.handle(request, peer_ip).await) }
-            });
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    tracing::debug!(error = %err, "connection ended with an error");
-                }
-            });
+            let (drained, worker_drained) = oneshot::channel();
+            let thread = std::thread::Builder::new()
+                .name(format!("redirector-{idx}"))
+                .spawn(move || worker.run(drained))
+                .context("starting a worker thread")?;
+            workers.push((thread, worker_drained));
         }
+        drop(app);
 
-        drop(listener);
+        shutdown.await;
         let deadline = tokio::time::Instant::now() + config.shutdown_grace;
         tracing::info!("shutting down: draining requests");
-        if tokio::time::timeout_at(deadline, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("requests still in flight after the shutdown grace period");
+        let _ = stop.send(true);
+        let mut threads = Vec::with_capacity(workers.len());
+        for (thread, drained) in workers {
+            // An error means the worker ended early (it could not start); its thread says why.
+            let _ = tokio::time::timeout_at(deadline, drained).await;
+            threads.push(thread);
         }
         subscriber.abort();
         let _ = stop_writer.send(());
@@ -192,9 +212,138 @@ impl Server {
                 );
             }
         }
+        let _ = release.send(true);
+        let joined = tokio::task::spawn_blocking(move || {
+            threads
+                .into_iter()
+                .map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
+                })
+                .collect::<Vec<_>>()
+        });
+        if let Ok(Ok(results)) = tokio::time::timeout(WORKER_EXIT_WAIT, joined).await {
+            for result in results {
+                if let Err(err) = result {
+                    tracing::error!(error = %err, "worker failed");
+                }
+            }
+        }
         tracing::info!("redirector stopped");
         Ok(())
     }
+}
+
+/// One worker thread: a listener served on a single-threaded runtime of its own.
+struct Worker {
+    listener: std::net::TcpListener,
+    app: Arc<App>,
+    header_read_timeout: Duration,
+    shutdown_grace: Duration,
+    /// Turns true when the server stops.
+    stopping: watch::Receiver<bool>,
+    /// Turns true once the click writer has flushed. Until then the runtime keeps running: Redis
+    /// connection tasks may have been spawned on it, and the final flush needs them.
+    released: watch::Receiver<bool>,
+}
+
+impl Worker {
+    fn run(self, drained: oneshot::Sender<()>) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("building a worker runtime")?;
+        let Worker {
+            listener,
+            app,
+            header_read_timeout,
+            shutdown_grace,
+            mut stopping,
+            mut released,
+        } = self;
+        runtime.block_on(async move {
+            let listener = TcpListener::from_std(listener).context("registering a listener")?;
+            serve(
+                &listener,
+                &app,
+                header_read_timeout,
+                shutdown_grace,
+                &mut stopping,
+            )
+            .await;
+            drop(listener);
+            let _ = drained.send(());
+            let _ = released.wait_for(|released| *released).await;
+            Ok(())
+        })
+    }
+}
+
+/// Accepts and serves connections until `stopping` turns true, then drains them for at most
+/// `grace`.
+async fn serve(
+    listener: &TcpListener,
+    app: &Arc<App>,
+    header_read_timeout: Duration,
+    grace: Duration,
+    stopping: &mut watch::Receiver<bool>,
+) {
+    // HTTP/1.1 only: the edge sits behind a load balancer or TLS terminator, and skipping the
+    // HTTP/2 preface detection of an auto builder saves a buffer wrapper on every read. No hyper
+    // timer: the header-read timeout is the connection watchdog's.
+    let builder = http1::Builder::new();
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        // Redirects are tiny responses: send them at once rather than wait to coalesce.
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let peer_ip = peer.ip().to_canonical();
+        let watch = Arc::new(ConnectionWatch::default());
+        let service = {
+            let watch = watch.clone();
+            service_fn(move |request: Request<Incoming>| {
+                watch.request_started();
+                let app = app.clone();
+                let watch = watch.clone();
+                async move {
+                    let reply = app.handle(request, peer_ip).await;
+                    Ok::<_, Infallible>(reply.map(|body| WatchedBody::new(body, watch)))
+                }
+            })
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Some(Err(err)) = watchdog::serve(connection, watch, header_read_timeout).await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the shutdown grace period");
+    }
+}
+
+/// Worker threads for `config`: `REDIRECTOR_WORKER_THREADS`, else one per core.
+fn worker_count(config: &Config) -> usize {
+    config
+        .worker_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 impl App {

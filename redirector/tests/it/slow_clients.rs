@@ -74,3 +74,91 @@ async fn a_password_form_body_that_never_arrives_is_answered_408() {
     );
     edge.stop().await;
 }
+
+/// Reads one response to a `GET /healthz` (whose body is `ok`) from a keep-alive connection.
+async fn read_health_response(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !answer.ends_with(b"\r\n\r\nok") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("an answer, not a hang")
+            .unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8(answer).unwrap()
+}
+
+#[tokio::test]
+async fn the_wait_for_headers_restarts_after_each_response_and_idle_connections_close() {
+    let Some(redis) = TestRedis::new().await else {
+        return;
+    };
+    let edge = spawn_redirector_with(
+        redis.url(),
+        redis.prefix(),
+        &[
+            ("REDIRECTOR_HEADER_READ_TIMEOUT_SECS", "1"),
+            ("REDIRECTOR_WORKER_THREADS", "2"),
+        ],
+    )
+    .await;
+    let mut client = TcpStream::connect(edge.addr).await.unwrap();
+    // Three requests 600 ms apart: 1.8 s in all, longer than the timeout, but each wait is shorter.
+    for _ in 0..3 {
+        client
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_health_response(&mut client).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    // Then idle: closed once a whole timeout has passed since the last response.
+    let idle_since = Instant::now() - Duration::from_millis(600);
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "an idle connection is closed, not kept forever"
+    );
+    assert!(rest.is_empty());
+    let idle = idle_since.elapsed();
+    assert!(
+        idle >= Duration::from_millis(950),
+        "closed too early: {idle:?}"
+    );
+    edge.stop().await;
+}
+
+#[tokio::test]
+async fn every_worker_thread_serves_connections() {
+    let Some(redis) = TestRedis::new().await else {
+        return;
+    };
+    let edge = spawn_redirector_with(
+        redis.url(),
+        redis.prefix(),
+        &[("REDIRECTOR_WORKER_THREADS", "3")],
+    )
+    .await;
+    // The kernel spreads connections over the workers' listeners by address hash: forty
+    // connections reach all three listeners in all but a vanishing share of runs, and each must
+    // be answered.
+    let mut clients = Vec::new();
+    for _ in 0..40 {
+        clients.push(TcpStream::connect(edge.addr).await.unwrap());
+    }
+    for client in &mut clients {
+        client
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+    }
+    for client in &mut clients {
+        let answer = read_health_response(client).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    edge.stop().await;
+}
