@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 use moka::future::Cache;
-use shared::{DEFAULT_DOMAIN, LinkRecord};
+use shared::DEFAULT_DOMAIN;
 
 use crate::config::CacheConfig;
-use crate::store::StoreError;
+use crate::store::{LinkEntry, StoreError};
 
 /// A cached answer: the record, or `None` for an alias known to be unknown on that host.
-pub(crate) type CachedLink = Option<Arc<LinkRecord>>;
+pub(crate) type CachedLink = Option<Arc<LinkEntry>>;
 
 /// Bytes of host and alias that fit in a key built on the stack; longer keys (rare: hosts are at
 /// most 253 bytes, aliases usually under 20) take one allocation.
@@ -129,16 +129,15 @@ struct Front {
     /// The cache's invalidation epoch when these entries were taken.
     epoch: u64,
     /// Answers by key, each with the instant it stops being served.
-    entries: HashMap<Box<str>, (CachedLink, Instant)>,
+    entries: FrontEntries,
 }
+
+/// A front map's entries: answers by key, each with the instant it stops being served.
+type FrontEntries = HashMap<Box<str>, (CachedLink, Instant), foldhash::fast::RandomState>;
 
 impl Front {
     /// The entries, emptied first if they belong to another cache or an older epoch.
-    fn entries_for(
-        &mut self,
-        cache_id: usize,
-        epoch: u64,
-    ) -> &mut HashMap<Box<str>, (CachedLink, Instant)> {
+    fn entries_for(&mut self, cache_id: usize, epoch: u64) -> &mut FrontEntries {
         if self.cache_id != cache_id || self.epoch != epoch {
             self.entries.clear();
             self.cache_id = cache_id;

@@ -31,7 +31,7 @@ pub use files::{FileStorage, FileStorageConfig};
 pub use pages::{Reply, ReplyBody};
 pub use redirector::{FORM_READ_TIMEOUT, MAX_FORM_BYTES, Redirector, Visit};
 pub use server::Server;
-pub use store::{MemoryLinkStore, RedisLinkStore, Store, StoreError};
+pub use store::{LinkEntry, MemoryLinkStore, RedisLinkStore, Store, StoreError};
 
 /// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on Unix (what orchestrators send).
 pub async fn shutdown_signal() {

@@ -49,6 +49,10 @@ pub(crate) enum QrRoute<'a> {
 /// The QR route of the decoded `path` (without its leading '/'), if it is one. A size that is
 /// not a number is no route: the path is then looked up as it is, and is not a link.
 pub(crate) fn route(path: &str) -> Option<QrRoute<'_>> {
+    // Every QR path has a '/'; plain aliases, nearly every request, need no further look.
+    if !path.as_bytes().contains(&b'/') {
+        return None;
+    }
     if let Some(rest) = path.strip_prefix("qr/") {
         let (code, svg) = match rest.strip_suffix(".svg") {
             Some(code) => (code, true),

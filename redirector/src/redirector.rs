@@ -25,7 +25,7 @@ use crate::files::{self, FileStorage};
 use crate::pages::{self, Reply};
 use crate::qr::{self, QrRoute, StoredImages};
 use crate::render;
-use crate::store::Store;
+use crate::store::{LinkEntry, Store};
 use crate::unlock::{self, AttemptLimiter};
 
 /// Every click is counted, so neither the browser nor a proxy may answer a repeat visit itself.
@@ -314,13 +314,15 @@ impl Redirector {
                 _ => pages::method_not_allowed(),
             };
         }
-        let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
-        let record = link.as_deref();
+        let agent_header = headers.get(USER_AGENT);
+        // Read as text only by the rules that need it: the check is a scan of the whole agent.
+        let user_agent = || agent_header.and_then(|value| value.to_str().ok());
+        let record = link.as_deref().map(LinkEntry::record);
         let needs = |check: fn(&LinkRecord) -> bool| record.is_some_and(check);
         // Classing an agent is a scan of it; where the answer does not depend on the class, the
         // stats worker classes the visitor from the event instead.
         let class = if is_head || needs(LinkRecord::needs_class) {
-            Some(visitor::classify(is_head, user_agent))
+            Some(visitor::classify(is_head, user_agent()))
         } else {
             None
         };
@@ -344,7 +346,7 @@ impl Redirector {
             class: class.unwrap_or(VisitorClass::Human),
             country,
             device: if needs(LinkRecord::needs_device) {
-                Device::from_user_agent(user_agent.unwrap_or_default())
+                Device::from_user_agent(user_agent().unwrap_or_default())
             } else {
                 Device::Unknown
             },
@@ -356,8 +358,19 @@ impl Redirector {
             // Drawn in `rotate`; the record decided here is never a rotator.
             pick: 0,
         };
+        // Queues the visit's event without waiting; the queue counts it as dropped when full.
         let click = |link: &LinkRecord| {
-            self.record_click(link.id, class, now_ms, headers, client, country);
+            let header = |name| headers.get(name).map(HeaderValue::as_bytes);
+            self.clicks.push(&ClickRecord {
+                link_id: link.id,
+                at_ms: now_ms,
+                class,
+                ip: client,
+                user_agent: agent_header.map(HeaderValue::as_bytes),
+                referrer: header(REFERER),
+                accept_language: header(ACCEPT_LANGUAGE),
+                country,
+            });
         };
         match shared::decide(&alias, record, domain.as_deref(), &facts) {
             Decision::NotFound => pages::not_found(),
@@ -399,10 +412,12 @@ impl Redirector {
                 location,
                 counted,
             } => {
-                let (Ok(status), Ok(location)) = (
-                    StatusCode::from_u16(status),
-                    HeaderValue::from_str(&location),
-                ) else {
+                let location = match link.as_deref() {
+                    Some(entry) => entry.location(&location),
+                    // A branded host's own redirects.
+                    None => HeaderValue::from_str(&location).ok(),
+                };
+                let (Ok(status), Some(location)) = (StatusCode::from_u16(status), location) else {
                     tracing::error!(link.alias = %alias, "link record holds an unusable redirect");
                     return pages::internal_error();
                 };
@@ -539,7 +554,7 @@ impl Redirector {
 
     /// The cached answer for `key`, fetched from the store on a miss; the 503 page when the
     /// store cannot answer.
-    async fn lookup(&self, key: &CacheKey) -> Result<Option<Arc<LinkRecord>>, Reply> {
+    async fn lookup(&self, key: &CacheKey) -> Result<Option<Arc<LinkEntry>>, Reply> {
         self.cache
             .get_or_fetch(key, |host, alias| self.store.fetch(host, alias))
             .await
@@ -558,7 +573,7 @@ impl Redirector {
         rotator: &LinkRecord,
         host: &str,
         now_s: i64,
-    ) -> Result<(Arc<LinkRecord>, String), Reply> {
+    ) -> Result<(Arc<LinkEntry>, String), Reply> {
         let facts = RequestFacts {
             pick: rand::random::<u32>(),
             ..RequestFacts::at(now_s)
@@ -640,29 +655,6 @@ impl Redirector {
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
-    }
-
-    /// Queues one click event without waiting; the queue counts it as dropped when full.
-    fn record_click(
-        &self,
-        link_id: i64,
-        class: Option<VisitorClass>,
-        at_ms: i64,
-        headers: &HeaderMap,
-        client: Option<IpAddr>,
-        country: Option<[u8; 2]>,
-    ) {
-        let header = |name| headers.get(name).map(HeaderValue::as_bytes);
-        self.clicks.push(&ClickRecord {
-            link_id,
-            at_ms,
-            class,
-            ip: client,
-            user_agent: header(USER_AGENT),
-            referrer: header(REFERER),
-            accept_language: header(ACCEPT_LANGUAGE),
-            country,
-        });
     }
 }
 

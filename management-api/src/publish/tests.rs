@@ -348,7 +348,7 @@ async fn the_embedded_target_fills_the_in_process_store() {
     let existing = insert_link(&db, "", "old", "https://example.com/old").await;
     assert_eq!(resync(&db, &target).await.unwrap(), 1);
     let found = reader.fetch("any.host", "old").await.unwrap().unwrap();
-    assert_eq!(*found, link_record(&existing));
+    assert_eq!(*found.record(), link_record(&existing));
 
     let added = insert_link(&db, "go.example.com", "new", "https://example.com/new").await;
     enqueue(&db, "go.example.com", "new").await.unwrap();
@@ -360,7 +360,7 @@ async fn the_embedded_target_fills_the_in_process_store() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(*found, link_record(&added));
+    assert_eq!(*found.record(), link_record(&added));
     assert!(reader.fetch("any.host", "old").await.unwrap().is_none());
 }
 

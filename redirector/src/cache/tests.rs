@@ -2,12 +2,13 @@
 
 use std::sync::atomic::AtomicUsize;
 
+use shared::LinkRecord;
 use shared::link::LINK_RECORD_VERSION;
 
 use super::*;
 
-fn record(domain: &str, alias: &str) -> Arc<LinkRecord> {
-    Arc::new(LinkRecord {
+fn record(domain: &str, alias: &str) -> Arc<LinkEntry> {
+    Arc::new(LinkEntry::new(LinkRecord {
         v: LINK_RECORD_VERSION,
         id: 1,
         domain: domain.into(),
@@ -17,7 +18,7 @@ fn record(domain: &str, alias: &str) -> Arc<LinkRecord> {
         expires_at: None,
         expiry_redirect: None,
         ..Default::default()
-    })
+    }))
 }
 
 fn cache() -> LinkCache {

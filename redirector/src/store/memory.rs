@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use shared::{DEFAULT_DOMAIN, DomainRecord, LinkRecord, QrImage};
 
+use super::LinkEntry;
+
 /// Records by domain key, then alias: two borrowed `&str` lookups, no key to allocate.
-type Records = HashMap<String, HashMap<String, Arc<LinkRecord>>>;
+type Records = HashMap<String, HashMap<String, Arc<LinkEntry>>>;
 
 /// A cloneable handle to link records held in memory. The management API owns the writes and
 /// calls [`crate::Redirector::invalidate`] after each one, as it publishes an invalidation in Redis
@@ -35,7 +37,7 @@ impl MemoryLinkStore {
         records
             .entry(record.domain.clone())
             .or_default()
-            .insert(record.alias.clone(), Arc::new(record));
+            .insert(record.alias.clone(), Arc::new(LinkEntry::new(record)));
     }
 
     /// Adds one to the downloads of link `link_id`, starting from `recorded` when it has no
@@ -74,7 +76,7 @@ impl MemoryLinkStore {
     }
 
     /// Same rule as Redis: the host's own record wins over the default domain's.
-    pub(crate) fn fetch(&self, host: &str, alias: &str) -> Option<Arc<LinkRecord>> {
+    pub(crate) fn fetch(&self, host: &str, alias: &str) -> Option<Arc<LinkEntry>> {
         let records = self.records.read().unwrap_or_else(PoisonError::into_inner);
         let find = |domain: &str| records.get(domain).and_then(|aliases| aliases.get(alias));
         find(host).or_else(|| find(DEFAULT_DOMAIN)).cloned()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use shared::{DEFAULT_DOMAIN, DomainRecord, Keys, LinkRecord, QrImage};
 
-use super::StoreError;
+use super::{LinkEntry, StoreError};
 
 /// Budget for one lookup round trip. Past it the visitor gets a 503 at once rather than waiting
 /// on a Redis that is restarting; loopback or same-zone Redis answers in well under a millisecond.
@@ -64,7 +64,7 @@ impl RedisLinkStore {
         &self,
         host: &str,
         alias: &str,
-    ) -> Result<Option<Arc<LinkRecord>>, StoreError> {
+    ) -> Result<Option<Arc<LinkEntry>>, StoreError> {
         let mut connection = self.connection.clone();
         let default_key = self.keys.link(DEFAULT_DOMAIN, alias);
         let round_trip = async {
@@ -92,7 +92,7 @@ impl RedisLinkStore {
             (None, None) => return Ok(None),
         };
         match LinkRecord::decode(&bytes) {
-            Ok(record) => Ok(Some(Arc::new(record))),
+            Ok(record) => Ok(Some(Arc::new(LinkEntry::new(record)))),
             Err(err) => {
                 tracing::error!(
                     link.domain = domain,
