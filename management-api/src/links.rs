@@ -61,8 +61,8 @@ pub struct LinkInput {
     pub channel: Option<i64>,
     /// Campaign id.
     pub campaign: Option<i64>,
-    /// `(location, link)` pairs.
-    pub geotarget: Option<Vec<(String, String)>>,
+    /// Geo rules.
+    pub geotarget: Option<Vec<GeoRule>>,
     /// `(device, link)` pairs.
     pub devicetarget: Option<Vec<(String, String)>>,
     /// `(language, link)` pairs.
@@ -110,6 +110,17 @@ fn alias_taken() -> ApiError {
 
 fn link_missing() -> ApiError {
     ApiError::not_found("link_not_found", messages::LINK_MISSING)
+}
+
+/// Visitors from `location` (a country name), or only from its `region`, go to `link`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GeoRule {
+    /// Country name in English.
+    pub location: String,
+    /// A region (state, province) of that country, by name; the whole country when `None`.
+    pub region: Option<String>,
+    /// Destination.
+    pub link: String,
 }
 
 fn pairs_or_none(
@@ -218,7 +229,7 @@ pub async fn create(
         meta_image: Set(meta_image),
         pixels: Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?),
         campaign_id: Set(campaigns::owned_id(&state.db, owner.id, input.campaign).await?),
-        geotarget: Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget)),
+        geotarget: Set(input.geotarget.as_deref().and_then(validate::geotarget)),
         devicetarget: Set(pairs_or_none(
             input.devicetarget.as_ref(),
             validate::devicetarget,
@@ -478,7 +489,7 @@ pub async fn update(
     active.domain = Set(domains::link_domain(state, owner, input.domain.as_deref()).await?);
     active.pixels = Set(pixel_ids(&state.db, owner.id, input.pixels.as_deref()).await?);
     active.campaign_id = Set(campaigns::owned_id(&state.db, owner.id, input.campaign).await?);
-    active.geotarget = Set(pairs_or_none(input.geotarget.as_ref(), validate::geotarget));
+    active.geotarget = Set(input.geotarget.as_deref().and_then(validate::geotarget));
     active.devicetarget = Set(pairs_or_none(
         input.devicetarget.as_ref(),
         validate::devicetarget,

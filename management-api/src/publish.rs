@@ -123,9 +123,7 @@ pub fn link_record(model: &link::Model) -> LinkRecord {
             _ => LinkMode::Direct,
         },
         password: model.password_hash.clone(),
-        geo: targets(&model.geotarget, |name| {
-            country_code(name).map(str::to_owned)
-        }),
+        geo: geo_targets(&json(&model.geotarget)),
         devices: targets(&model.devicetarget, |name| Some(name.to_lowercase())),
         languages: targets(&model.languagetarget, |name| Some(name.to_lowercase())),
         parameters,
@@ -137,6 +135,47 @@ pub fn link_record(model: &link::Model) -> LinkRecord {
             image: model.meta_image.clone(),
         },
     }
+}
+
+/// Geo rules from the stored `{country: {"all": url, region-slug: url}}` (or the older flat
+/// `{country: url}`): a rule keyed by the country code for "all", one keyed `"CA:ontario"` for
+/// each region ([`shared::region`]).
+fn geo_targets(stored: &Value) -> Vec<Target> {
+    let Value::Object(countries) = stored else {
+        return Vec::new();
+    };
+    let mut rules = Vec::new();
+    for (name, value) in countries {
+        let Some(code) = country_code(name) else {
+            continue;
+        };
+        match value {
+            Value::String(url) => rules.push(Target {
+                key: code.to_owned(),
+                url: url.clone(),
+            }),
+            Value::Object(regions) => {
+                for (region, url) in regions {
+                    let Some(url) = url.as_str() else { continue };
+                    let key = if region == "all" {
+                        code.to_owned()
+                    } else {
+                        let slug = shared::region::slug(region);
+                        if slug.is_empty() {
+                            continue;
+                        }
+                        shared::region::key(code, &slug)
+                    };
+                    rules.push(Target {
+                        key,
+                        url: url.to_owned(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    rules
 }
 
 /// The full record for `model`: [`link_record`] plus the content of its custom splash page or

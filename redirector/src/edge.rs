@@ -249,6 +249,12 @@ impl Edge {
         self.geoip.as_ref()?.country(client?)
     }
 
+    /// The slug of the client's region in `country`, from the GeoIP database: a CDN header
+    /// names only the country, and a region the database places elsewhere is not taken.
+    pub fn region(&self, client: Option<IpAddr>, country: Option<[u8; 2]>) -> Option<String> {
+        self.geoip.as_ref()?.region(client?, country?)
+    }
+
     /// The key that signs unlock cookies.
     pub(crate) fn unlock_key(&self) -> &[u8] {
         &self.unlock_key

@@ -331,6 +331,11 @@ impl Redirector {
         } else {
             None
         };
+        let region = if needs(LinkRecord::needs_region) {
+            self.edge.region(client, country)
+        } else {
+            None
+        };
         let languages = if needs(LinkRecord::needs_languages) {
             headers
                 .get(ACCEPT_LANGUAGE)
@@ -345,6 +350,7 @@ impl Redirector {
             // `decide` reads the class only of links that need it, which have one.
             class: class.unwrap_or(VisitorClass::Human),
             country,
+            region: region.as_deref(),
             device: if needs(LinkRecord::needs_device) {
                 Device::from_user_agent(user_agent().unwrap_or_default())
             } else {

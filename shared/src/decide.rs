@@ -29,6 +29,9 @@ pub struct RequestFacts<'a> {
     pub class: VisitorClass,
     /// Upper-case ISO 3166-1 alpha-2 country of the client, when known.
     pub country: Option<[u8; 2]>,
+    /// The slug of the client's region ([`crate::region::slug`]), when the GeoIP database has
+    /// regions and a rule reads it ([`LinkRecord::needs_region`]).
+    pub region: Option<&'a str>,
     /// The client's device.
     pub device: Device,
     /// The client's languages, best first.
@@ -48,6 +51,7 @@ impl RequestFacts<'_> {
             now_s,
             class: VisitorClass::Human,
             country: None,
+            region: None,
             device: Device::Unknown,
             languages: &NO_LANGUAGES,
             unlocked: false,
@@ -274,9 +278,24 @@ fn matching<'a>(rules: &'a [Target], key: &str) -> Option<&'a str> {
         .map(|rule| rule.url.as_str())
 }
 
+/// A rule for the visitor's region wins over one for the whole country.
 fn geo_target<'a>(link: &'a LinkRecord, facts: &RequestFacts<'_>) -> Option<&'a str> {
     let country = facts.country?;
-    matching(&link.geo, std::str::from_utf8(&country).ok()?)
+    let country = std::str::from_utf8(&country).ok()?;
+    let regional = facts
+        .region
+        .filter(|region| !region.is_empty())
+        .and_then(|region| {
+            link.geo
+                .iter()
+                .find(|rule| {
+                    crate::region::split(&rule.key).is_some_and(|(rule_country, rule_region)| {
+                        rule_country.eq_ignore_ascii_case(country) && rule_region == region
+                    }) && is_safe_destination(&rule.url)
+                })
+                .map(|rule| rule.url.as_str())
+        });
+    regional.or_else(|| matching(&link.geo, country))
 }
 
 fn device_target(link: &LinkRecord, device: Device) -> Option<&str> {

@@ -1,5 +1,5 @@
 //! What the redirector and the management API must agree on, and nothing that does I/O: the link
-//! record and its codec, QR images, Redis key names, the click event, configuration parsing and `decide()`.
+//! record and its codec, QR images, Redis key names, the click event, configuration parsing, geo rule keys and `decide()`.
 
 pub mod click_event;
 pub mod config;
@@ -7,6 +7,7 @@ pub mod decide;
 pub mod link;
 pub mod qr_image;
 pub mod redis_keys;
+pub mod region;
 pub mod visitor;
 
 pub use click_event::{ClickEvent, VisitorClass};

@@ -44,7 +44,8 @@ pub struct LinkRecord {
     /// password itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    /// Country rules: upper-case ISO 3166-1 alpha-2 code → destination.
+    /// Country rules: upper-case ISO 3166-1 alpha-2 code → destination; region rules are keyed
+    /// `"CA:ontario"` ([`crate::region`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub geo: Vec<Target>,
     /// Device rules: a [`crate::visitor::Device`] name (lower case) → destination.
@@ -331,6 +332,13 @@ impl LinkRecord {
     /// Whether a rule reads the visitor's country (a GeoIP lookup).
     pub fn needs_country(&self) -> bool {
         !self.geo.is_empty()
+    }
+
+    /// Whether a rule reads the visitor's region (a second field of the same GeoIP record).
+    pub fn needs_region(&self) -> bool {
+        self.geo
+            .iter()
+            .any(|rule| crate::region::split(&rule.key).is_some())
     }
 
     /// Whether a rule reads the visitor's device.

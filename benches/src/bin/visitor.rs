@@ -99,6 +99,7 @@ fn main() -> anyhow::Result<()> {
         now_s: 1_800_000_000,
         class: VisitorClass::Human,
         country: Some(*b"US"),
+        region: None,
         device: Device::Windows,
         languages: &languages,
         unlocked: false,

@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::channels;
 use crate::entity::link;
 use crate::error::ApiError;
-use crate::links::{self, DeepLinkInput, LinkInput, ListQuery};
+use crate::links::{self, DeepLinkInput, GeoRule, LinkInput, ListQuery};
 use crate::stats;
 
 /// The link operations.
@@ -29,6 +29,10 @@ pub struct LinksApi {
 pub struct GeoTarget {
     /// Country name in English, e.g. `Canada`.
     pub location: String,
+    /// Extension: a region (state, province) of that country by name, e.g. `Quebec`; the rule
+    /// then applies only there and wins over the country's own rule. Needs a GeoIP database
+    /// with regions (City files) at the edge.
+    pub region: Option<String>,
     /// Destination for those visitors.
     pub link: String,
 }
@@ -134,9 +138,15 @@ impl From<LinkRequest> for LinkInput {
             pixels: request.pixels,
             channel: request.channel,
             campaign: request.campaign,
-            geotarget: request
-                .geotarget
-                .map(|list| list.into_iter().map(|t| (t.location, t.link)).collect()),
+            geotarget: request.geotarget.map(|list| {
+                list.into_iter()
+                    .map(|t| GeoRule {
+                        location: t.location,
+                        region: t.region,
+                        link: t.link,
+                    })
+                    .collect()
+            }),
             devicetarget: request
                 .devicetarget
                 .map(|list| list.into_iter().map(|t| (t.device, t.link)).collect()),

@@ -158,7 +158,11 @@ mod tests {
     fn each_optional_field_names_its_feature() {
         let input = LinkInput {
             custom: Some("spring".into()),
-            geotarget: Some(vec![("FR".into(), "https://example.fr".into())]),
+            geotarget: Some(vec![crate::links::GeoRule {
+                location: "FR".into(),
+                region: None,
+                link: "https://example.fr".into(),
+            }]),
             expiry: Some(" ".into()),
             ..Default::default()
         };

@@ -197,15 +197,23 @@ pub fn meta_image(raw: &str) -> Result<String, ApiError> {
     })
 }
 
-/// Geo targeting `[{location, link}]` → `{country: {"all": url}}`, the stored form. Entries
-/// whose location is not a country or whose URL is unsafe are dropped, as the reference does.
-pub fn geotarget(entries: &[(String, String)]) -> Option<String> {
+/// Geo targeting `[{location, region?, link}]` → `{country: {"all": url, region-slug: url}}`,
+/// the stored form. Entries whose location is not a country, whose region has no letters or
+/// whose URL is unsafe are dropped, as the reference does.
+pub fn geotarget(entries: &[super::GeoRule]) -> Option<String> {
     let mut map = Map::new();
-    for (location, link) in entries {
-        let location = location.trim().to_lowercase();
+    for rule in entries {
+        let location = rule.location.trim().to_lowercase();
         let is_country = crate::publish::country_code(&location).is_some();
-        if let (true, Some(url)) = (is_country, target_url(link)) {
-            map.insert(location, json!({ "all": url }));
+        let region = match rule.region.as_deref().map(str::trim) {
+            None | Some("") => "all".to_owned(),
+            Some(name) => shared::region::slug(name),
+        };
+        if let (true, false, Some(url)) = (is_country, region.is_empty(), target_url(&rule.link)) {
+            let regions = map.entry(location).or_insert_with(|| json!({}));
+            if let Value::Object(regions) = regions {
+                regions.insert(region, Value::String(url));
+            }
         }
     }
     (!map.is_empty()).then(|| Value::Object(map).to_string())

@@ -528,3 +528,28 @@ async fn the_embedded_target_stores_and_forgets_domain_records() {
             .is_none()
     );
 }
+
+#[test]
+fn stored_region_rules_become_region_keys_beside_the_country_rule() {
+    let stored = serde_json::json!({
+        "canada": {"all": "https://ca.example/", "quebec": "https://qc.example/"},
+        "france": "https://fr.example/",
+        "atlantis": {"all": "https://nowhere.example/"},
+        "united states": {"New York": "https://ny.example/"},
+    });
+    let mut rules: Vec<(String, String)> = super::geo_targets(&stored)
+        .into_iter()
+        .map(|rule| (rule.key, rule.url))
+        .collect();
+    rules.sort();
+    let expected: Vec<(String, String)> = [
+        ("CA", "https://ca.example/"),
+        ("CA:quebec", "https://qc.example/"),
+        ("FR", "https://fr.example/"),
+        ("US:new-york", "https://ny.example/"),
+    ]
+    .iter()
+    .map(|(key, url)| ((*key).to_owned(), (*url).to_owned()))
+    .collect();
+    assert_eq!(rules, expected);
+}

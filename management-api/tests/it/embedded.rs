@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use test_support::geoip::{GeoIpFile, Layout};
+use test_support::geoip::{GeoIpFile, Layout, Place};
 use test_support::sql::TestDb;
 use test_support::uap::{IPHONE_UA, RulesFile};
 
@@ -84,6 +84,63 @@ async fn clicks_are_reported_by_country_browser_system_and_referrer() {
     assert_eq!(
         data["socialCount"],
         json!({"facebook": 1, "twitter": 0, "instagram": 0, "linkedin": 0})
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_region_rule_wins_over_its_country_at_the_edge() {
+    let db = TestDb::sqlite().await;
+    let database = GeoIpFile::places(
+        Layout::MaxMind,
+        &[Place::new("127.0.0.0/8", "CA", "Montréal").region("Québec")],
+    );
+    let app = TestApp::builder()
+        .var("GEOIP_DATABASE", database.setting())
+        .spawn(&db)
+        .await;
+    let rule = |region: Option<&str>, link: &str| match region {
+        Some(region) => json!({"location": "Canada", "region": region, "link": link}),
+        None => json!({"location": "Canada", "link": link}),
+    };
+    let regional = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://example.com/", "custom": "regional", "geotarget": [
+                rule(None, "https://ca.example/"),
+                rule(Some("Quebec"), "https://qc.example/"),
+                rule(Some("Ontario"), "https://on.example/"),
+            ]}),
+        )
+        .await;
+    assert_eq!(regional.status, 200, "{:?}", regional.body);
+    let elsewhere = app
+        .create_link(
+            ADMIN_KEY,
+            json!({"url": "https://example.com/", "custom": "elsewhere", "geotarget": [
+                rule(None, "https://ca.example/"),
+                rule(Some("Ontario"), "https://on.example/"),
+            ]}),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 200, "{:?}", elsewhere.body);
+    for (path, expected) in [
+        ("/regional", "https://qc.example/"),
+        ("/elsewhere", "https://ca.example/"),
+    ] {
+        let response = app.visit(&app.url(path)).await;
+        assert_eq!(response.headers()["location"], expected, "{path}");
+    }
+
+    let id = regional.body["id"].as_i64().unwrap();
+    let details = app.link(ADMIN_KEY, id).await;
+    assert_eq!(
+        details.body["details"]["location"],
+        json!({"canada": {
+            "all": "https://ca.example/",
+            "quebec": "https://qc.example/",
+            "ontario": "https://on.example/",
+        }})
     );
     app.stop().await;
 }

@@ -55,6 +55,7 @@ fn uncounted(location: &str) -> Decision<'static> {
 struct Visitor {
     class: VisitorClass,
     country: Option<&'static str>,
+    region: Option<&'static str>,
     device: Device,
     languages: &'static str,
     unlocked: bool,
@@ -63,6 +64,7 @@ struct Visitor {
 const PERSON: Visitor = Visitor {
     class: VisitorClass::Human,
     country: None,
+    region: None,
     device: Device::Unknown,
     languages: "",
     unlocked: false,
@@ -76,6 +78,7 @@ fn decide_for<'a>(record: &'a LinkRecord, visitor: Visitor) -> Decision<'a> {
         country: visitor
             .country
             .map(|code| code.as_bytes().try_into().expect("two letters")),
+        region: visitor.region,
         device: visitor.device,
         languages: &languages,
         unlocked: visitor.unlocked,
@@ -358,6 +361,69 @@ fn targeting_by_country_then_device_then_language() {
             with(|l| l.geo = vec![target("CA", "javascript:alert(1)")]),
             from("CA"),
             redirect(DEST),
+        ),
+    ]);
+}
+
+#[test]
+fn a_region_rule_wins_over_its_country_rule() {
+    let regional = with(|l| {
+        l.geo = vec![
+            target("CA", "https://ca.example/"),
+            target("CA:quebec", "https://qc.example/"),
+            target("US:quebec", "https://not-canada.example/"),
+            target("CA:ontario", "javascript:alert(1)"),
+        ];
+    });
+    assert!(regional.needs_region());
+    assert!(!with(|l| l.geo = vec![target("CA", "https://ca.example/")]).needs_region());
+    let visitor = |country, region| Visitor {
+        country: Some(country),
+        region,
+        ..PERSON
+    };
+    check(&[
+        (
+            "the region's rule",
+            regional.clone(),
+            visitor("CA", Some("quebec")),
+            redirect("https://qc.example/"),
+        ),
+        (
+            "another region of the country falls back to the country rule",
+            regional.clone(),
+            visitor("CA", Some("manitoba")),
+            redirect("https://ca.example/"),
+        ),
+        (
+            "no region known: the country rule",
+            regional.clone(),
+            visitor("CA", None),
+            redirect("https://ca.example/"),
+        ),
+        (
+            "an unsafe region rule is skipped for the country rule",
+            regional.clone(),
+            visitor("CA", Some("ontario")),
+            redirect("https://ca.example/"),
+        ),
+        (
+            "a region of the same name in another country does not match",
+            regional.clone(),
+            visitor("FR", Some("quebec")),
+            redirect(DEST),
+        ),
+        (
+            "a region rule alone, visitor elsewhere in the country",
+            with(|l| l.geo = vec![target("CA:quebec", "https://qc.example/")]),
+            visitor("CA", Some("yukon")),
+            redirect(DEST),
+        ),
+        (
+            "a region rule alone, visitor in it",
+            with(|l| l.geo = vec![target("CA:quebec", "https://qc.example/")]),
+            visitor("CA", Some("quebec")),
+            redirect("https://qc.example/"),
         ),
     ]);
 }

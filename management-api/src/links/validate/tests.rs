@@ -123,16 +123,44 @@ fn targeting_keeps_valid_entries_only() {
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect()
     };
+    let geo = |list: &[(&str, Option<&str>, &str)]| -> Vec<crate::links::GeoRule> {
+        list.iter()
+            .map(|(location, region, link)| crate::links::GeoRule {
+                location: (*location).to_owned(),
+                region: region.map(str::to_owned),
+                link: (*link).to_owned(),
+            })
+            .collect()
+    };
     assert_eq!(
-        geotarget(&pairs(&[
-            ("Canada", "https://shop.example.ca/"),
-            ("France", "javascript:x"),
-            ("", "https://x.example/")
+        geotarget(&geo(&[
+            ("Canada", None, "https://shop.example.ca/"),
+            ("France", None, "javascript:x"),
+            ("", None, "https://x.example/")
         ]))
         .unwrap(),
         r#"{"canada":{"all":"https://shop.example.ca/"}}"#
     );
-    assert_eq!(geotarget(&pairs(&[("France", "javascript:x")])), None);
+    assert_eq!(geotarget(&geo(&[("France", None, "javascript:x")])), None);
+    // Regions of one country share its entry, slugged; a region without letters is dropped.
+    let stored: Value = serde_json::from_str(
+        &geotarget(&geo(&[
+            ("Canada", None, "https://shop.example.ca/"),
+            ("Canada", Some("Québec"), "https://qc.example.ca/"),
+            ("canada", Some(" New Brunswick "), "https://nb.example.ca/"),
+            ("Canada", Some("--"), "https://dropped.example/"),
+        ]))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stored,
+        json!({"canada": {
+            "all": "https://shop.example.ca/",
+            "quebec": "https://qc.example.ca/",
+            "new-brunswick": "https://nb.example.ca/",
+        }})
+    );
     assert_eq!(
         devicetarget(&pairs(&[
             ("iPhone", "https://apps.apple.com/app/id1"),
