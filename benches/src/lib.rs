@@ -11,6 +11,7 @@ pub mod geoip;
 pub mod http_probe;
 pub mod nginx;
 pub mod options;
+pub mod placement;
 pub mod process;
 pub mod redirector;
 pub mod report;

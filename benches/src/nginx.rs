@@ -3,10 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::Context;
 
+use crate::placement;
 use crate::process::Server;
 
 /// The redirect nginx answers; the same target the redirector's benchmark link points to, so the
@@ -59,12 +60,17 @@ http {{
     )
 }
 
-/// Writes the configuration into `dir` and starts nginx on `addr`.
-pub fn start(nginx: &Path, dir: &Path, addr: SocketAddr) -> anyhow::Result<Server> {
+/// Writes the configuration into `dir` and starts nginx on `addr`, on `cpus` when given.
+pub fn start(
+    nginx: &Path,
+    dir: &Path,
+    addr: SocketAddr,
+    cpus: Option<&str>,
+) -> anyhow::Result<Server> {
     let config_path = dir.join("nginx.conf");
     std::fs::write(&config_path, config(dir, addr))
         .with_context(|| format!("writing {}", config_path.display()))?;
-    let mut command = Command::new(nginx);
+    let mut command = placement::command(nginx, cpus);
     // `-e` keeps nginx from opening the system error log before it reads the configuration.
     command
         .arg("-p")

@@ -31,6 +31,9 @@ const DEFAULT_ROUNDS: u64 = 3;
 /// nginx runs one worker, so the bare hyper baseline gets one runtime thread to match.
 const DEFAULT_BASELINE_THREADS: u64 = 1;
 
+/// wrk and the single-threaded servers on cores of their own (see `placement`).
+const DEFAULT_PIN: bool = true;
+
 /// Pause between runs, so that the redirector's background click flush and the kernel's
 /// TIME_WAIT sockets from one run do not cost the next server its CPU.
 const DEFAULT_SETTLE_SECS: u64 = 1;
@@ -54,10 +57,12 @@ pub struct Options {
     pub redis_url: String,
     /// A redirector binary to use as is, instead of building `target/release/redirector`.
     pub redirector_bin: Option<PathBuf>,
+    /// Whether wrk and the servers run on CPUs of their own.
+    pub pin: bool,
 }
 
 /// Flags and the variables they set.
-const FLAGS: [(&str, &str); 8] = [
+const FLAGS: [(&str, &str); 9] = [
     ("--duration-secs", "BENCH_DURATION_SECS"),
     ("--connections", "BENCH_CONNECTIONS"),
     ("--wrk-threads", "BENCH_WRK_THREADS"),
@@ -66,6 +71,7 @@ const FLAGS: [(&str, &str); 8] = [
     ("--settle-secs", "BENCH_SETTLE_SECS"),
     ("--redis-url", "REDIS_URL"),
     ("--redirector-bin", "BENCH_REDIRECTOR_BIN"),
+    ("--pin", "BENCH_PIN"),
 ];
 
 /// The usage text printed by `--help` and after a bad flag.
@@ -122,6 +128,7 @@ impl Options {
             redis_url: redis_url(source, "REDIS_URL")?
                 .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned()),
             redirector_bin: parsed(source, "BENCH_REDIRECTOR_BIN")?,
+            pin: parsed_or(source, "BENCH_PIN", DEFAULT_PIN)?,
         })
     }
 }
@@ -162,6 +169,7 @@ mod tests {
         assert_eq!(options.baseline_threads, 1);
         assert_eq!(options.redis_url, DEFAULT_REDIS_URL);
         assert_eq!(options.redirector_bin, None);
+        assert!(options.pin);
     }
 
     #[test]
@@ -178,6 +186,8 @@ mod tests {
     fn unknown_flags_missing_values_and_zero_rounds_are_refused() {
         assert!(flags_to_variables(&["--fast".into()]).is_err());
         assert!(flags_to_variables(&["--rounds".into()]).is_err());
+        assert!(!options(&[("BENCH_PIN", "false")]).unwrap().pin);
+        assert!(options(&[("BENCH_PIN", "sometimes")]).is_err());
         let error = options(&[("BENCH_ROUNDS", "0")]).unwrap_err();
         assert!(error.to_string().contains("BENCH_ROUNDS"), "{error}");
     }

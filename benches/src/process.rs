@@ -74,6 +74,16 @@ impl Server {
         self.child.id()
     }
 
+    /// The CPUs the process may run on, as the kernel lists them, so the report shows where
+    /// each server actually ran rather than where it was asked to.
+    pub fn cpus(&self) -> Option<String> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .map(|list| list.trim().to_owned())
+    }
+
     /// CPU time the process (all its threads) has used so far.
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
         cpu_time(self.pid())

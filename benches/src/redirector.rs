@@ -12,6 +12,7 @@ use shared::link::Target;
 use shared::{DEFAULT_DOMAIN, Keys, LinkRecord};
 
 use crate::nginx::LOCATION;
+use crate::placement;
 use crate::process::{Server, unique_suffix};
 
 /// The short path the benchmark requests.
@@ -67,8 +68,9 @@ pub fn start(
     keys: &Keys,
     addr: SocketAddr,
     worker_threads: u64,
+    cpus: Option<&str>,
 ) -> anyhow::Result<Server> {
-    let command = command(binary, redis_url, keys, addr, worker_threads);
+    let command = command(binary, redis_url, keys, addr, worker_threads, cpus);
     Server::start(&format!("redirector ({worker_threads} thr)"), command, addr)
 }
 
@@ -80,8 +82,9 @@ pub fn start_with_rules(
     addr: SocketAddr,
     worker_threads: u64,
     geoip: &Path,
+    cpus: Option<&str>,
 ) -> anyhow::Result<Server> {
-    let mut command = command(binary, redis_url, keys, addr, worker_threads);
+    let mut command = command(binary, redis_url, keys, addr, worker_threads, cpus);
     command.env("GEOIP_DATABASE", geoip);
     let name = format!("redir+rules ({worker_threads} thr)");
     Ok(Server::start(&name, command, addr)?.on_path(format!("/{RULES_ALIAS}")))
@@ -93,8 +96,9 @@ fn command(
     keys: &Keys,
     addr: SocketAddr,
     worker_threads: u64,
+    cpus: Option<&str>,
 ) -> Command {
-    let mut command = Command::new(binary);
+    let mut command = placement::command(binary, cpus);
     command
         .env("REDIS_URL", redis_url)
         .env("REDIS_KEY_PREFIX", keys.prefix())

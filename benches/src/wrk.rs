@@ -1,10 +1,12 @@
 //! Runs wrk and reads its `--latency` report.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+use crate::placement;
 
 /// The `User-Agent` every request sends: desktop Chrome.
 pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -18,6 +20,8 @@ pub struct Load {
     pub connections: u64,
     /// `-d`, whole seconds.
     pub duration: Duration,
+    /// The CPUs wrk runs on, as `taskset -c` takes them; anywhere when `None`.
+    pub cpus: Option<String>,
 }
 
 /// The figures of one wrk run.
@@ -58,7 +62,7 @@ impl Load {
     /// Runs wrk against `url` and returns what it measured. wrk stops by itself after the
     /// duration.
     pub fn run(&self, wrk: &Path, url: &str) -> anyhow::Result<Outcome> {
-        let output = Command::new(wrk)
+        let output = placement::command(wrk, self.cpus.as_deref())
             .args(self.args(url))
             .stdin(Stdio::null())
             .output()
@@ -189,6 +193,7 @@ Transfer/sec:     14.10MB
             threads: 1,
             connections: 64,
             duration: Duration::from_secs(10),
+            cpus: None,
         };
         let user_agent = format!("User-Agent: {BROWSER_UA}");
         assert_eq!(

@@ -2,10 +2,11 @@
 //! same wrk load, in interleaved rounds on one machine. See `benches/README.md`.
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::Context;
 use benches::options::{Options, usage};
+use benches::placement::{self, Placement};
 use benches::process::{Server, TempDir, free_loopback_port, require_tool};
 use benches::redirector::{ALIAS, RedisFixture};
 use benches::report::{Ratios, Run};
@@ -42,11 +43,25 @@ fn main() -> anyhow::Result<()> {
         None => redirector::build_release()?,
     };
 
+    let placement = if options.pin {
+        Placement::pinned(options.wrk_threads)?
+    } else {
+        Placement::unpinned()
+    };
     let run_dir = TempDir::new("openmylink-bench")?;
     let mut fixture = RedisFixture::create(&options.redis_url)?;
     let mut servers = vec![
-        nginx::start(&nginx_path, run_dir.path(), free_loopback_port()?)?,
-        start_baseline(options.baseline_threads)?,
+        // nginx runs one worker.
+        nginx::start(
+            &nginx_path,
+            run_dir.path(),
+            free_loopback_port()?,
+            placement.server(1).as_deref(),
+        )?,
+        start_baseline(
+            options.baseline_threads,
+            placement.server(options.baseline_threads).as_deref(),
+        )?,
     ];
     for threads in REDIRECTOR_THREADS {
         servers.push(redirector::start(
@@ -55,17 +70,22 @@ fn main() -> anyhow::Result<()> {
             fixture.keys(),
             free_loopback_port()?,
             threads,
+            placement.server(threads).as_deref(),
         )?);
     }
     let geoip = geoip::database(run_dir.path())?;
-    servers.push(redirector::start_with_rules(
-        &redirector_path,
-        &options.redis_url,
-        fixture.keys(),
-        free_loopback_port()?,
-        REDIRECTOR_THREADS[REDIRECTOR_THREADS.len() - 1],
-        &geoip,
-    )?);
+    // Beside each plain variant, so that the cost of the rules reads off one run.
+    for threads in REDIRECTOR_THREADS {
+        servers.push(redirector::start_with_rules(
+            &redirector_path,
+            &options.redis_url,
+            fixture.keys(),
+            free_loopback_port()?,
+            threads,
+            &geoip,
+            placement.server(threads).as_deref(),
+        )?);
+    }
     let path = format!("/{ALIAS}");
     for server in &servers {
         // Checks the answer and, for the redirectors, loads the link into the cache, so the runs
@@ -79,6 +99,7 @@ fn main() -> anyhow::Result<()> {
         threads: options.wrk_threads,
         connections: options.connections,
         duration: options.duration,
+        cpus: placement.wrk(),
     };
     print_header(&options, &load, &path, &servers);
     let runs = measure(&options, &load, &wrk_path, &path, &servers)?;
@@ -151,16 +172,18 @@ fn measure(
 fn print_header(options: &Options, load: &Load, path: &str, servers: &[Server]) {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "wrk {} (against each server), {} rounds, {cores} cores on this machine",
+        "wrk {} (against each server), {} rounds, {cores} cores on this machine, wrk on CPUs {}",
         load.args(&format!("http://ADDR{path}")).join(" "),
         options.rounds,
+        load.cpus.as_deref().unwrap_or("any"),
     );
     for server in servers {
         println!(
-            "  {:<20} http://{}  pid {}",
+            "  {:<20} http://{}  pid {}  CPUs {}",
             server.name,
             server.addr,
-            server.pid()
+            server.pid(),
+            server.cpus().unwrap_or_else(|| "?".into()),
         );
     }
 }
@@ -195,9 +218,9 @@ fn print_summary(servers: &[Server], runs: &[Vec<Run>]) {
 
 /// Starts this same program as the bare hyper server, in its own process so its CPU time is read
 /// apart from the harness's.
-fn start_baseline(threads: u64) -> anyhow::Result<Server> {
+fn start_baseline(threads: u64, cpus: Option<&str>) -> anyhow::Result<Server> {
     let addr = free_loopback_port()?;
-    let mut command = Command::new(std::env::current_exe()?);
+    let mut command = placement::command(&std::env::current_exe()?, cpus);
     command
         .arg(baseline::FLAG)
         .arg(addr.to_string())
