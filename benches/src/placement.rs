@@ -3,8 +3,8 @@
 //! On a two-core machine an unpinned single-threaded server and wrk are, part of the time, put on
 //! the same core by the scheduler, and how often that happens differs from run to run: nginx alone
 //! was seen anywhere between 102k and 135k requests/s in rounds of one run. Giving wrk its own
-//! cores and each single-threaded server the next ones removes that noise without favouring
-//! anyone: every server gets the same core. A server with as many threads as there are cores left
+//! cores and each single-threaded server the next ones takes most of that noise away without
+//! favouring anyone: every server gets the same core. A server with as many threads as there are cores left
 //! cannot be pinned without starving one of its threads, so it runs unpinned and its figures show
 //! what sharing the machine with the load costs.
 
@@ -37,19 +37,14 @@ impl Placement {
 
     /// Pins wrk to the first `wrk_threads` CPUs this process may use, and servers to the next.
     pub fn pinned(wrk_threads: u64) -> anyhow::Result<Placement> {
-        let status = std::fs::read_to_string("/proc/self/status")
-            .context("reading /proc/self/status for the CPUs this process may use")?;
-        let list = status
-            .lines()
-            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-            .context("/proc/self/status has no Cpus_allowed_list")?;
-        let cpus = parse_cpu_list(list.trim())?;
+        let list = allowed_cpus("self")
+            .context("reading the CPUs this process may use from /proc/self/status")?;
+        let cpus = parse_cpu_list(&list)?;
         let wrk_threads = usize::try_from(wrk_threads)?;
         if cpus.len() <= wrk_threads {
             bail!(
                 "pinning needs more CPUs than wrk's {wrk_threads} thread(s); this process may use \
-                 {}; run with --pin false",
-                list.trim()
+                 {list}; run with --pin false"
             );
         }
         Ok(Placement { cpus, wrk_threads })
@@ -63,15 +58,12 @@ impl Placement {
     /// The CPUs a server with `threads` threads runs on, or `None` when unpinned or when the
     /// CPUs left after wrk's are too few for one each.
     pub fn server(&self, threads: u64) -> Option<String> {
-        let threads = usize::try_from(threads).ok()?;
-        if self.wrk_threads + threads > self.cpus.len() {
-            return None;
-        }
-        self.range(self.wrk_threads, threads)
+        self.range(self.wrk_threads, usize::try_from(threads).ok()?)
     }
 
+    /// `len` CPUs from `start`, or `None` when there are not that many (or `len` is 0).
     fn range(&self, start: usize, len: usize) -> Option<String> {
-        let cpus = self.cpus.get(start..start + len)?;
+        let cpus = self.cpus.get(start..start.checked_add(len)?)?;
         if cpus.is_empty() {
             return None;
         }
@@ -94,6 +86,15 @@ pub fn command(program: &Path, cpus: Option<&str>) -> Command {
         }
         None => Command::new(program),
     }
+}
+
+/// The CPU list (`0-1`) that process `pid` (or `self`) may run on, from `/proc/<pid>/status`.
+pub fn allowed_cpus(pid: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .map(|list| list.trim().to_owned())
 }
 
 /// Reads a kernel CPU list such as `0-3,8,10-11`.
@@ -157,6 +158,13 @@ mod tests {
         assert_eq!(placement.server(2).as_deref(), Some("3,6"));
         assert_eq!(placement.server(3).as_deref(), Some("3,6,7"));
         assert_eq!(placement.server(4), None);
+    }
+
+    #[test]
+    fn this_process_has_an_allowed_cpu_list_that_parses() {
+        let list = allowed_cpus("self").expect("Linux lists the CPUs a process may use");
+        assert!(!parse_cpu_list(&list).unwrap().is_empty());
+        assert_eq!(allowed_cpus("no-such-process"), None);
     }
 
     #[test]

@@ -77,11 +77,7 @@ impl Server {
     /// The CPUs the process may run on, as the kernel lists them, so the report shows where
     /// each server actually ran rather than where it was asked to.
     pub fn cpus(&self) -> Option<String> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-            .map(|list| list.trim().to_owned())
+        crate::placement::allowed_cpus(&self.pid().to_string())
     }
 
     /// CPU time the process (all its threads) has used so far.
