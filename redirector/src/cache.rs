@@ -184,6 +184,20 @@ impl LinkCache {
         }
     }
 
+    /// The answer this thread's front map holds for `key`, if it is still current; the
+    /// shared cache is not consulted, as reading it can wait.
+    pub(crate) fn get_now(&self, key: &CacheKey) -> Option<CachedLink> {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let now = Instant::now();
+        FRONT.with(|front| {
+            let mut front = front.borrow_mut();
+            match front.entries_for(self.id, epoch).get(key.as_str()) {
+                Some((answer, until)) if *until > now => Some(answer.clone()),
+                _ => None,
+            }
+        })
+    }
+
     /// The cached answer for `key`, or the one `fetch(host, alias)` gives, which is then cached.
     /// Concurrent misses on one key share a single fetch; failures are not cached.
     pub(crate) async fn get_or_fetch<'k, F, Fut>(
@@ -195,19 +209,12 @@ impl LinkCache {
         F: FnOnce(&'k str, &'k str) -> Fut,
         Fut: Future<Output = Result<CachedLink, StoreError>>,
     {
+        if let Some(answer) = self.get_now(key) {
+            return Ok(answer);
+        }
         let key = key.as_str();
         let epoch = self.epoch.load(Ordering::Acquire);
         let now = Instant::now();
-        let front_hit = FRONT.with(|front| {
-            let mut front = front.borrow_mut();
-            match front.entries_for(self.id, epoch).get(key) {
-                Some((answer, until)) if *until > now => Some(answer.clone()),
-                _ => None,
-            }
-        });
-        if let Some(answer) = front_hit {
-            return Ok(answer);
-        }
         // Boxed: moka's future is kilobytes, and a request's future is moved (copied) whole
         // when it is spawned or polled in place; hits should not carry a miss's state.
         Box::pin(self.fill(key, epoch, now, fetch)).await

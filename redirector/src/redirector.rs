@@ -13,7 +13,7 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use moka::future::Cache;
 use shared::click_event::ClickRecord;
-use shared::link::LinkMode;
+use shared::link::{FileDownload, LinkMode};
 use shared::visitor::{self, Device, Languages};
 use shared::{Decision, DomainRecord, LinkRecord, RequestFacts, VisitorClass};
 
@@ -229,6 +229,44 @@ impl Redirector {
         .await
     }
 
+    /// Answers `visit` in place when this thread's cache holds its link and the answer needs
+    /// nothing else: a `GET` or `HEAD` that ends in a redirect or a page. `None` otherwise,
+    /// with nothing done, for [`Redirector::answer`] to take the request from the start.
+    ///
+    /// A server calls this before making a future for the request: hyper moves a request's
+    /// future several times before it completes, and [`Redirector::answer`]'s is kilobytes,
+    /// while the common request needs none at all.
+    pub fn answer_now(&self, visit: Visit<'_>) -> Option<Reply> {
+        let is_head = match *visit.method {
+            Method::GET => false,
+            Method::HEAD => true,
+            _ => return None,
+        };
+        let Some((alias, host)) = request_target(visit.uri, visit.headers) else {
+            return Some(pages::not_found());
+        };
+        if alias.is_empty() || qr::route(&alias).is_some() {
+            return None;
+        }
+        // A miss, or an unknown alias (which reads the host's domain record), takes the
+        // waiting path; so does a rotator, which looks up its member.
+        let link = self.cache.get_now(&CacheKey::new(host, &alias))??;
+        if matches!(link.mode, LinkMode::Rotator(_)) {
+            return None;
+        }
+        let resolved = Resolved {
+            alias: &alias,
+            host,
+            link: Some(&link),
+            domain: None,
+            form_action: None,
+        };
+        match self.conclude(&visit, is_head, &resolved, unix_now_ms()) {
+            Concluded::Reply(reply) => Some(reply),
+            Concluded::Download { .. } => None,
+        }
+    }
+
     /// Answers one request for a short link: `GET` and `HEAD` follow it, `POST` submits its
     /// password form.
     ///
@@ -247,17 +285,9 @@ impl Redirector {
             Method::POST => (false, true),
             _ => return pages::method_not_allowed(),
         };
-        let mut alias = percent_decoded(uri.path().strip_prefix('/').unwrap_or(uri.path()));
-        let host = headers
-            .get(HOST)
-            .and_then(|value| value.to_str().ok())
-            .or_else(|| uri.authority().map(|authority| authority.as_str()))
-            .unwrap_or_default();
-        // Longer than any host name or alias: answered without a lookup, so that junk keys
-        // never fill the caches.
-        if host.len() > MAX_HOST_BYTES || alias.len() > MAX_ALIAS_BYTES {
+        let Some((mut alias, host)) = request_target(uri, headers) else {
             return pages::not_found();
-        }
+        };
         if let Some(route) = qr::route(&alias) {
             if is_post {
                 return pages::method_not_allowed();
@@ -304,20 +334,59 @@ impl Redirector {
             Some(_) => None,
             None => Box::pin(self.domain_record(split_key(key.as_str()).0)).await,
         };
-        let client = self.edge.client_ip(peer, headers);
         if is_post {
             return match link.as_deref() {
                 Some(link) if link.password.is_some() => {
+                    let client = self.edge.client_ip(peer, headers);
                     let secure = self.edge.forwarded_https(peer, headers);
                     Box::pin(self.unlock(link, uri, form, client, now_s, secure)).await
                 }
                 _ => pages::method_not_allowed(),
             };
         }
+        let resolved = Resolved {
+            alias: &alias,
+            host,
+            link: link.as_deref(),
+            domain: domain.as_deref(),
+            form_action: form_action.as_deref(),
+        };
+        match self.conclude(&visit, is_head, &resolved, now_ms) {
+            Concluded::Reply(reply) => reply,
+            Concluded::Download { link, file, click } => {
+                let reply = Box::pin(self.download(link.id, file, is_head)).await;
+                if reply.status() == StatusCode::OK {
+                    self.clicks.push(&click);
+                }
+                reply
+            }
+        }
+    }
+
+    /// The answer to a `GET` or `HEAD` once its link, or its host's domain record, is known:
+    /// the request's facts, the decision, the click event and the reply, alike for both paths.
+    /// A hosted file is left to the caller, which must read storage first.
+    fn conclude<'a: 'r, 'r>(
+        &self,
+        visit: &Visit<'a>,
+        is_head: bool,
+        resolved: &Resolved<'a, 'r>,
+        now_ms: i64,
+    ) -> Concluded<'r> {
+        let Visit { headers, peer, .. } = *visit;
+        let Resolved {
+            alias,
+            host,
+            link,
+            domain,
+            form_action,
+        } = *resolved;
+        let now_s = now_ms.div_euclid(1_000);
+        let client = self.edge.client_ip(peer, headers);
         let agent_header = headers.get(USER_AGENT);
         // Read as text only by the rules that need it: the check is a scan of the whole agent.
         let user_agent = || agent_header.and_then(|value| value.to_str().ok());
-        let record = link.as_deref().map(LinkEntry::record);
+        let record = link.map(LinkEntry::record);
         let needs = |check: fn(&LinkRecord) -> bool| record.is_some_and(check);
         // Classing an agent is a scan of it; where the answer does not depend on the class, the
         // stats worker classes the visitor from the event instead.
@@ -364,10 +433,11 @@ impl Redirector {
             // Drawn in `rotate`; the record decided here is never a rotator.
             pick: 0,
         };
-        // Queues the visit's event without waiting; the queue counts it as dropped when full.
+        // The visit's event; queued without waiting, and counted as dropped when the queue is
+        // full.
         let click = |link: &LinkRecord| {
             let header = |name| headers.get(name).map(HeaderValue::as_bytes);
-            self.clicks.push(&ClickRecord {
+            ClickRecord {
                 link_id: link.id,
                 at_ms: now_ms,
                 class,
@@ -376,59 +446,57 @@ impl Redirector {
                 referrer: header(REFERER),
                 accept_language: header(ACCEPT_LANGUAGE),
                 country,
-            });
+            }
         };
-        match shared::decide(&alias, record, domain.as_deref(), &facts) {
+        let reply = match shared::decide(alias, record, domain, &facts) {
             Decision::NotFound => pages::not_found(),
             Decision::Gone => pages::gone(),
-            Decision::Password => render::password(
-                None,
-                StatusCode::OK,
-                form_action.as_deref().unwrap_or_default(),
-            ),
+            Decision::Password => {
+                render::password(None, StatusCode::OK, form_action.unwrap_or_default())
+            }
             Decision::List { list } => render::list(list, host),
-            Decision::Download { file } => {
-                let Some(link) = record else {
-                    return pages::not_found();
-                };
-                let reply = Box::pin(self.download(link.id, file, is_head)).await;
-                if reply.status() == StatusCode::OK {
-                    click(link);
+            Decision::Download { file } => match record {
+                Some(link) => {
+                    return Concluded::Download {
+                        link,
+                        file,
+                        click: click(link),
+                    };
                 }
-                reply
-            }
-            // `rotate` resolved the rotator above, and a member is never a rotator.
+                None => pages::not_found(),
+            },
+            // `rotate` resolved the rotator before, and a member is never a rotator.
             Decision::Rotate { .. } => pages::not_found(),
-            Decision::Preview => {
-                let Some(link) = record else {
-                    return pages::not_found();
-                };
-                click(link);
-                render::preview(link)
-            }
-            Decision::Page { page, destination } => {
-                let Some(link) = record else {
-                    return pages::not_found();
-                };
-                click(link);
-                render::interstitial(page, link, &destination)
-            }
+            Decision::Preview => match record {
+                Some(link) => {
+                    self.clicks.push(&click(link));
+                    render::preview(link)
+                }
+                None => pages::not_found(),
+            },
+            Decision::Page { page, destination } => match record {
+                Some(link) => {
+                    self.clicks.push(&click(link));
+                    render::interstitial(page, link, &destination)
+                }
+                None => pages::not_found(),
+            },
             Decision::Redirect {
                 status,
                 location,
                 counted,
             } => {
-                let location = match link.as_deref() {
+                let location = match link {
                     Some(entry) => entry.location(&location),
                     // A branded host's own redirects.
                     None => HeaderValue::from_str(&location).ok(),
                 };
                 let (Ok(status), Some(location)) = (StatusCode::from_u16(status), location) else {
                     tracing::error!(link.alias = %alias, "link record holds an unusable redirect");
-                    return pages::internal_error();
+                    return Concluded::Reply(pages::internal_error());
                 };
                 if counted && let Some(link) = record {
-                    click(link);
+                    self.clicks.push(&click(link));
                 }
                 let mut response = Reply::new(pages::body(Bytes::new()));
                 *response.status_mut() = status;
@@ -439,18 +507,14 @@ impl Redirector {
                 );
                 response
             }
-        }
+        };
+        Concluded::Reply(reply)
     }
 
     /// A hosted file's answer: its bytes while its download limit allows (`HEAD` gets the headers
     /// and uses none of it), 410 once the limit is reached or the object is missing, 503 when
     /// the counter or the storage cannot answer.
-    async fn download(
-        &self,
-        link_id: i64,
-        file: &shared::link::FileDownload,
-        is_head: bool,
-    ) -> Reply {
+    async fn download(&self, link_id: i64, file: &FileDownload, is_head: bool) -> Reply {
         let Some(storage) = &self.files else {
             tracing::error!(
                 link.id = link_id,
@@ -662,6 +726,43 @@ impl Redirector {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
+}
+
+/// What a visit was found to point at, once looked up.
+#[derive(Clone, Copy)]
+struct Resolved<'a, 'r> {
+    /// The alias decided on: the requested one, or a rotator's member.
+    alias: &'r str,
+    /// The `Host` the request was sent to.
+    host: &'a str,
+    link: Option<&'r LinkEntry>,
+    /// The host's branded-domain record, read only when no link was found.
+    domain: Option<&'r DomainRecord>,
+    /// Where the password form posts, when that is not the request's own path.
+    form_action: Option<&'r str>,
+}
+
+/// How [`Redirector::conclude`] ended.
+enum Concluded<'a> {
+    Reply(Reply),
+    /// A hosted file, which the caller reads from storage; its click counts once it is served.
+    Download {
+        link: &'a LinkRecord,
+        file: &'a FileDownload,
+        click: ClickRecord<'a>,
+    },
+}
+
+/// The decoded alias and the host of a request; `None` when either is longer than anything
+/// stored, which is answered without a lookup so that junk keys never fill the caches.
+fn request_target<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<(Cow<'a, str>, &'a str)> {
+    let alias = percent_decoded(uri.path().strip_prefix('/').unwrap_or(uri.path()));
+    let host = headers
+        .get(HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| uri.authority().map(|authority| authority.as_str()))
+        .unwrap_or_default();
+    (host.len() <= MAX_HOST_BYTES && alias.len() <= MAX_ALIAS_BYTES).then_some((alias, host))
 }
 
 /// Whether `password` matches the argon2 PHC string `hash` (constant-time compare inside).

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::future::Either;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -315,12 +316,17 @@ async fn serve(
             let watch = watch.clone();
             service_fn(move |request: Request<Incoming>| {
                 watch.request_started();
-                let app = app.clone();
                 let watch = watch.clone();
-                async move {
+                // Most requests are answered here, and their future holds only the reply.
+                if let Some(reply) = app.answer_now(&request, peer_ip) {
+                    let reply = reply.map(|body| WatchedBody::new(body, watch));
+                    return Either::Left(std::future::ready(Ok::<_, Infallible>(reply)));
+                }
+                let app = app.clone();
+                Either::Right(Box::pin(async move {
                     let reply = app.handle(request, peer_ip).await;
                     Ok::<_, Infallible>(reply.map(|body| WatchedBody::new(body, watch)))
-                }
+                }))
             })
         };
         let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -347,6 +353,22 @@ fn worker_count(config: &Config) -> usize {
 }
 
 impl App {
+    /// The answer to `request` when it can be given without waiting (see
+    /// [`Redirector::answer_now`]).
+    fn answer_now(&self, request: &Request<Incoming>, peer: std::net::IpAddr) -> Option<Reply> {
+        match request.uri().path() {
+            "/healthz" => Some(pages::text(StatusCode::OK, "ok")),
+            "/readyz" => None,
+            _ => self.redirector.answer_now(Visit {
+                method: request.method(),
+                uri: request.uri(),
+                headers: request.headers(),
+                peer: Some(peer),
+                form: &[],
+            }),
+        }
+    }
+
     async fn handle(&self, request: Request<Incoming>, peer: std::net::IpAddr) -> Reply {
         match request.uri().path() {
             "/healthz" => pages::text(StatusCode::OK, "ok"),
