@@ -85,3 +85,86 @@ async fn clicks_beyond_a_full_queue_are_dropped_and_counted() {
     assert_eq!(clicks.take().map(|batch| batch.n_events), Some(1));
     assert!(clicks.take().is_none());
 }
+
+fn visit<'a>(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> redirector::Visit<'a> {
+    redirector::Visit {
+        method,
+        uri,
+        headers,
+        peer: Some(PEER),
+        form: &[],
+    }
+}
+
+fn queued_classes(clicks: &ClickQueue) -> Vec<VisitorClass> {
+    let mut classes = Vec::new();
+    while let Some(batch) = clicks.take() {
+        classes.extend(decode_batch(&batch.bytes).map(|event| event.unwrap().class));
+    }
+    classes
+}
+
+/// The in-place answer gives exactly what the waiting path gives for a cached link, and leaves
+/// every request it cannot finish without waiting untouched (nothing answered, nothing counted).
+#[tokio::test]
+async fn answer_now_serves_cached_links_as_answer_does_and_defers_the_rest() {
+    let store = MemoryLinkStore::new();
+    store.put(link("a", "https://example.com/a"));
+    let clicks = Arc::new(ClickQueue::new(64));
+    let redirector = Redirector::new(
+        &CacheConfig::default(),
+        Store::Memory(store),
+        clicks.clone(),
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert("host", HeaderValue::from_static("s.example"));
+    headers.insert("user-agent", HeaderValue::from_static("Mozilla/5.0"));
+    let (get, head, post) = (Method::GET, Method::HEAD, Method::POST);
+    let a: Uri = "/a".parse().unwrap();
+    let unknown: Uri = "/nope".parse().unwrap();
+
+    assert!(
+        redirector.answer_now(visit(&get, &a, &headers)).is_none(),
+        "a miss waits"
+    );
+    assert!(clicks.is_empty());
+    let waited = redirector.answer(visit(&get, &a, &headers)).await;
+    let now = redirector
+        .answer_now(visit(&get, &a, &headers))
+        .expect("a cached link is answered in place");
+    assert_eq!(now.status(), waited.status());
+    assert_eq!(now.headers(), waited.headers());
+    assert_eq!(now.headers()["location"], "https://example.com/a");
+    assert!(redirector.answer_now(visit(&head, &a, &headers)).is_some());
+    assert_eq!(
+        queued_classes(&clicks),
+        [VisitorClass::Human, VisitorClass::Human, VisitorClass::Head]
+    );
+
+    // Unknown aliases read the host's domain record, and forms need their body: both wait.
+    assert_eq!(
+        redirector
+            .answer(visit(&get, &unknown, &headers))
+            .await
+            .status(),
+        404
+    );
+    assert!(
+        redirector
+            .answer_now(visit(&get, &unknown, &headers))
+            .is_none()
+    );
+    assert!(redirector.answer_now(visit(&post, &a, &headers)).is_none());
+    // Junk too long to be a key is refused without a lookup either way.
+    let long: Uri = format!("/{}", "x".repeat(600)).parse().unwrap();
+    assert_eq!(
+        redirector
+            .answer_now(visit(&get, &long, &headers))
+            .map(|reply| reply.status()),
+        Some(http::StatusCode::NOT_FOUND)
+    );
+    // An invalidation ends in-place answers until the link is read again.
+    redirector.invalidate(DEFAULT_DOMAIN, "a").await;
+    assert!(redirector.answer_now(visit(&get, &a, &headers)).is_none());
+    assert!(queued_classes(&clicks).is_empty());
+}
