@@ -68,7 +68,7 @@ impl Keys {
 }
 
 /// The field of each click-stream entry that holds a batch of encoded events (see
-/// [`crate::click_event::encode_batch`]). One entry per batch, not per click: appending and
+/// [`crate::click_event::push_record`] and [`crate::click_event::decode_batch`]). One entry per batch, not per click: appending and
 /// acknowledging entries is what costs Redis and the edge, so a batch of hundreds costs about what
 /// one click would.
 pub const CLICK_BATCH_FIELD: &str = "b";

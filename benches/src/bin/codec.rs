@@ -1,6 +1,6 @@
-//! Link record and click event codecs: the shipped JSON against a compact binary format
-//! (postcard), next to the Redis round trip that a cache miss pays anyway. The question it answers
-//! is whether JSON costs a visitor anything noticeable; see `benches/README.md`.
+//! Link record and click event codecs: the shipped JSON link record against a compact binary
+//! format (postcard), next to the Redis round trip that a cache miss pays anyway, and the edge's
+//! binary click record against the JSON events earlier edges wrote. See `benches/README.md`.
 
 use std::hint::black_box;
 
@@ -11,7 +11,7 @@ use benches::redirector::link_record;
 use benches::timing::{ns_per_op, report};
 use redis::Commands;
 use serde::{Deserialize, Serialize};
-use shared::click_event::CLICK_EVENT_VERSION;
+use shared::click_event::{CLICK_EVENT_VERSION, ClickRecord, decode_batch, push_record};
 use shared::{ClickEvent, Keys, LinkRecord, VisitorClass};
 
 /// Codec operations take around a microsecond; a million of them take a second or two.
@@ -124,15 +124,48 @@ fn main() -> anyhow::Result<()> {
 
     let event = typical_event();
     let event_json = event.encode();
-    println!("click event: {} bytes as JSON", event_json.len());
+    let record = ClickRecord {
+        link_id: event.link_id,
+        at_ms: event.at_ms,
+        class: Some(event.class),
+        ip: event.ip.as_deref().map(str::parse).transpose()?,
+        user_agent: event.user_agent.as_deref().map(str::as_bytes),
+        referrer: event.referrer.as_deref().map(str::as_bytes),
+        accept_language: event.accept_language.as_deref().map(str::as_bytes),
+        country: Some(*b"CA"),
+    };
+    let mut event_binary = Vec::new();
+    push_record(&mut event_binary, &record);
+    let read_back = decode_batch(&event_binary).next().context("one event")??;
+    anyhow::ensure!(read_back == event, "binary click round trip");
+    println!(
+        "click event: {} bytes as JSON, {} bytes as the edge's binary batch of one",
+        event_json.len(),
+        event_binary.len()
+    );
+    let mut batch = Vec::with_capacity(1024);
     report(
-        "ClickEvent encode, JSON (per redirect)",
+        "ClickRecord push, binary (per redirect)",
+        ns_per_op(CODEC_ITERATIONS, || {
+            batch.clear();
+            push_record(&mut batch, black_box(&record));
+            black_box(&batch);
+        }),
+    );
+    report(
+        "ClickEvent encode, JSON (earlier edges)",
         ns_per_op(CODEC_ITERATIONS, || {
             black_box(black_box(&event).encode());
         }),
     );
     report(
-        "ClickEvent decode, JSON (stats worker)",
+        "binary event decode (stats worker)",
+        ns_per_op(CODEC_ITERATIONS, || {
+            black_box(decode_batch(black_box(&event_binary)).next());
+        }),
+    );
+    report(
+        "ClickEvent decode, JSON (earlier edges' events)",
         ns_per_op(CODEC_ITERATIONS, || {
             black_box(ClickEvent::decode(black_box(&event_json)).expect("decodes"));
         }),
