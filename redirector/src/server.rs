@@ -153,7 +153,7 @@ impl Server {
         let keys = Keys::new(config.key_prefix.clone());
         let (stop_writer, writer_stopped) = oneshot::channel();
         let mut writer = tokio::spawn(
-            ClickWriter::new(clicks, connection.clone(), keys.clicks()).run(writer_stopped),
+            ClickWriter::new(clicks, client.clone(), keys.clicks()).run(writer_stopped),
         );
         let subscribed = Arc::new(AtomicBool::new(false));
         let subscriber = tokio::spawn(
