@@ -152,9 +152,8 @@ impl Server {
         } = self;
         let keys = Keys::new(config.key_prefix.clone());
         let (stop_writer, writer_stopped) = oneshot::channel();
-        let mut writer = tokio::spawn(
-            ClickWriter::new(clicks, client.clone(), keys.clicks()).run(writer_stopped),
-        );
+        let mut writer =
+            tokio::spawn(ClickWriter::new(clicks, &client, keys.clicks()).run(writer_stopped));
         let subscribed = Arc::new(AtomicBool::new(false));
         let subscriber = tokio::spawn(
             InvalidationSubscriber::new(
