@@ -65,6 +65,15 @@ impl CacheKey {
         CacheKey::Inline { bytes, len }
     }
 
+    /// The key's bytes, for the front maps: reading them skips the UTF-8 check of
+    /// [`CacheKey::as_str`], which every hit would pay.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            CacheKey::Inline { bytes, len } => &bytes[..*len],
+            CacheKey::Heap(key) => key.as_bytes(),
+        }
+    }
+
     /// The key as the cache stores it.
     pub(crate) fn as_str(&self) -> &str {
         match self {
@@ -133,7 +142,7 @@ struct Front {
 }
 
 /// A front map's entries: answers by key, each with the instant it stops being served.
-type FrontEntries = HashMap<Box<str>, (CachedLink, Instant), foldhash::fast::RandomState>;
+type FrontEntries = HashMap<Box<[u8]>, (CachedLink, Instant), foldhash::fast::RandomState>;
 
 impl Front {
     /// The entries, emptied first if they belong to another cache or an older epoch.
@@ -191,7 +200,7 @@ impl LinkCache {
         let now = Instant::now();
         FRONT.with(|front| {
             let mut front = front.borrow_mut();
-            match front.entries_for(self.id, epoch).get(key.as_str()) {
+            match front.entries_for(self.id, epoch).get(key.as_bytes()) {
                 Some((answer, until)) if *until > now => Some(answer.clone()),
                 _ => None,
             }
@@ -251,7 +260,7 @@ impl LinkCache {
                 if entries.len() >= FRONT_CAPACITY {
                     entries.clear();
                 }
-                entries.insert(key.into(), (found.clone(), now + lifetime));
+                entries.insert(key.as_bytes().into(), (found.clone(), now + lifetime));
             });
         }
         answer

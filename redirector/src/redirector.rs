@@ -242,7 +242,8 @@ impl Redirector {
             Method::HEAD => true,
             _ => return None,
         };
-        let Some((alias, host)) = request_target(visit.uri, visit.headers) else {
+        let known = KnownHeaders::read(visit.headers);
+        let Some((alias, host)) = request_target(visit.uri, &known) else {
             return Some(pages::not_found());
         };
         if alias.is_empty() || qr::route(&alias).is_some() {
@@ -255,6 +256,7 @@ impl Redirector {
             return None;
         }
         let resolved = Resolved {
+            known,
             alias: &alias,
             host,
             link: Some(&link),
@@ -285,7 +287,8 @@ impl Redirector {
             Method::POST => (false, true),
             _ => return pages::method_not_allowed(),
         };
-        let Some((mut alias, host)) = request_target(uri, headers) else {
+        let known = KnownHeaders::read(headers);
+        let Some((mut alias, host)) = request_target(uri, &known) else {
             return pages::not_found();
         };
         if let Some(route) = qr::route(&alias) {
@@ -345,6 +348,7 @@ impl Redirector {
             };
         }
         let resolved = Resolved {
+            known,
             alias: &alias,
             host,
             link: link.as_deref(),
@@ -375,6 +379,7 @@ impl Redirector {
     ) -> Concluded<'r> {
         let Visit { headers, peer, .. } = *visit;
         let Resolved {
+            known,
             alias,
             host,
             link,
@@ -383,7 +388,7 @@ impl Redirector {
         } = *resolved;
         let now_s = now_ms.div_euclid(1_000);
         let client = self.edge.client_ip(peer, headers);
-        let agent_header = headers.get(USER_AGENT);
+        let agent_header = known.user_agent;
         // Read as text only by the rules that need it: the check is a scan of the whole agent.
         let user_agent = || agent_header.and_then(|value| value.to_str().ok());
         let record = link.map(LinkEntry::record);
@@ -406,8 +411,8 @@ impl Redirector {
             None
         };
         let languages = if needs(LinkRecord::needs_languages) {
-            headers
-                .get(ACCEPT_LANGUAGE)
+            known
+                .accept_language
                 .and_then(|value| value.to_str().ok())
                 .map(Languages::parse)
                 .unwrap_or_default()
@@ -436,15 +441,15 @@ impl Redirector {
         // The visit's event; queued without waiting, and counted as dropped when the queue is
         // full.
         let click = |link: &LinkRecord| {
-            let header = |name| headers.get(name).map(HeaderValue::as_bytes);
+            let header = |value: Option<&'a HeaderValue>| value.map(HeaderValue::as_bytes);
             ClickRecord {
                 link_id: link.id,
                 at_ms: now_ms,
                 class,
                 ip: client,
-                user_agent: agent_header.map(HeaderValue::as_bytes),
-                referrer: header(REFERER),
-                accept_language: header(ACCEPT_LANGUAGE),
+                user_agent: header(agent_header),
+                referrer: header(known.referrer),
+                accept_language: header(known.accept_language),
                 country,
             }
         };
@@ -731,6 +736,7 @@ impl Redirector {
 /// What a visit was found to point at, once looked up.
 #[derive(Clone, Copy)]
 struct Resolved<'a, 'r> {
+    known: KnownHeaders<'a>,
     /// The alias decided on: the requested one, or a rotator's member.
     alias: &'r str,
     /// The `Host` the request was sent to.
@@ -753,12 +759,45 @@ enum Concluded<'a> {
     },
 }
 
+/// The request headers every redirect reads, found in one pass over the map: a lookup by name
+/// hashes the name and probes the map, about a hundred instructions each, against a few for
+/// comparing standard names while walking the handful of headers a request has.
+#[derive(Clone, Copy, Default)]
+struct KnownHeaders<'a> {
+    host: Option<&'a HeaderValue>,
+    user_agent: Option<&'a HeaderValue>,
+    referrer: Option<&'a HeaderValue>,
+    accept_language: Option<&'a HeaderValue>,
+}
+
+impl<'a> KnownHeaders<'a> {
+    /// The first value of each, as `HeaderMap::get` gives it.
+    fn read(headers: &'a HeaderMap) -> KnownHeaders<'a> {
+        let mut known = KnownHeaders::default();
+        for (name, value) in headers {
+            let slot = if *name == HOST {
+                &mut known.host
+            } else if *name == USER_AGENT {
+                &mut known.user_agent
+            } else if *name == REFERER {
+                &mut known.referrer
+            } else if *name == ACCEPT_LANGUAGE {
+                &mut known.accept_language
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        known
+    }
+}
+
 /// The decoded alias and the host of a request; `None` when either is longer than anything
 /// stored, which is answered without a lookup so that junk keys never fill the caches.
-fn request_target<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<(Cow<'a, str>, &'a str)> {
+fn request_target<'a>(uri: &'a Uri, known: &KnownHeaders<'a>) -> Option<(Cow<'a, str>, &'a str)> {
     let alias = percent_decoded(uri.path().strip_prefix('/').unwrap_or(uri.path()));
-    let host = headers
-        .get(HOST)
+    let host = known
+        .host
         .and_then(|value| value.to_str().ok())
         .or_else(|| uri.authority().map(|authority| authority.as_str()))
         .unwrap_or_default();
@@ -815,6 +854,25 @@ fn percent_decoded(path: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_headers_are_the_first_values_that_get_would_give() {
+        let mut headers = HeaderMap::new();
+        headers.append(HOST, HeaderValue::from_static("s.example"));
+        headers.append("x-other", HeaderValue::from_static("ignored"));
+        headers.append(USER_AGENT, HeaderValue::from_static("first agent"));
+        headers.append(USER_AGENT, HeaderValue::from_static("second agent"));
+        headers.append(ACCEPT_LANGUAGE, HeaderValue::from_static("fr"));
+        let known = KnownHeaders::read(&headers);
+        assert_eq!(known.host, headers.get(HOST));
+        assert_eq!(known.user_agent, headers.get(USER_AGENT));
+        assert_eq!(known.user_agent.unwrap(), "first agent");
+        assert_eq!(known.accept_language, headers.get(ACCEPT_LANGUAGE));
+        assert_eq!(known.referrer, None);
+        let empty = HeaderMap::new();
+        let none = KnownHeaders::read(&empty);
+        assert!(none.host.is_none() && none.user_agent.is_none());
+    }
 
     #[test]
     fn paths_are_percent_decoded_when_that_gives_text() {
