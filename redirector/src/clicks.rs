@@ -42,22 +42,25 @@ pub struct ClickWriter {
 impl ClickWriter {
     /// A writer appending the events of `queue` to the stream `stream_key` of the Redis `client`
     /// points at.
-    pub fn new(queue: Arc<ClickQueue>, client: &redis::Client, stream_key: String) -> ClickWriter {
+    pub fn new(
+        queue: Arc<ClickQueue>,
+        client: &redis::Client,
+        stream_key: String,
+    ) -> redis::RedisResult<ClickWriter> {
         // The batch follows its command header in a write of its own: with Nagle's algorithm
         // the tail of each command would wait for Redis's delayed acknowledgement, about 40 ms
         // per batch, far slower than the edge fills them.
         let info = client.get_connection_info().clone();
         let tcp = info.tcp_settings().clone().set_nodelay(true);
-        let client =
-            redis::Client::open(info.set_tcp_settings(tcp)).unwrap_or_else(|_| client.clone());
-        ClickWriter {
+        let client = redis::Client::open(info.set_tcp_settings(tcp))?;
+        Ok(ClickWriter {
             queue,
             stream: StreamConnection {
                 client,
                 stream_key,
                 connection: None,
             },
-        }
+        })
     }
 
     /// Writes events until `shutdown` fires, then closes the queue and flushes whatever is still
@@ -104,7 +107,12 @@ impl ClickWriter {
         let mut failures = 0u32;
         loop {
             let written;
-            (batch, written) = self.write(batch).await;
+            (batch, written) = match self.write(batch).await {
+                Some(attempt) => attempt,
+                // Only when the runtime is shutting down, which waits for the writer's flush
+                // first; the batch went with the task.
+                None => return,
+            };
             match written {
                 Ok(()) => {
                     if failures > 0 {
@@ -130,9 +138,9 @@ impl ClickWriter {
         }
     }
 
-    /// One attempt at appending `batch`, on the blocking pool; the batch always comes back, so
-    /// that a failure keeps it for the next attempt.
-    async fn write(&mut self, batch: Batch) -> (Batch, Result<(), WriteError>) {
+    /// One attempt at appending `batch`, on the blocking pool. The batch comes back, so that a
+    /// failure keeps it for the next attempt, unless the task itself was lost (`None`, logged).
+    async fn write(&mut self, batch: Batch) -> Option<(Batch, Result<(), WriteError>)> {
         let mut stream = self.stream.detach();
         let attempt = tokio::task::spawn_blocking(move || {
             // A panic must not take the batch with it.
@@ -145,18 +153,11 @@ impl ClickWriter {
         match attempt {
             Ok((stream, batch, written)) => {
                 self.stream = stream;
-                (batch, written)
+                Some((batch, written))
             }
-            // Only when the runtime is shutting down, which waits for the writer's flush first.
             Err(err) => {
-                tracing::error!(error = %err, "click write task lost");
-                (
-                    Batch {
-                        bytes: Vec::new(),
-                        n_events: 0,
-                    },
-                    Ok(()),
-                )
+                tracing::error!(error = %err, "click write task lost with its batch");
+                None
             }
         }
     }

@@ -152,8 +152,9 @@ impl Server {
         } = self;
         let keys = Keys::new(config.key_prefix.clone());
         let (stop_writer, writer_stopped) = oneshot::channel();
-        let mut writer =
-            tokio::spawn(ClickWriter::new(clicks, &client, keys.clicks()).run(writer_stopped));
+        let click_writer = ClickWriter::new(clicks, &client, keys.clicks())
+            .context("preparing the click writer's connection")?;
+        let mut writer = tokio::spawn(click_writer.run(writer_stopped));
         let subscribed = Arc::new(AtomicBool::new(false));
         let subscriber = tokio::spawn(
             InvalidationSubscriber::new(
