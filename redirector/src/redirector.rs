@@ -413,8 +413,7 @@ impl Redirector {
         let languages = if needs(LinkRecord::needs_languages) {
             known
                 .accept_language
-                .and_then(|value| value.to_str().ok())
-                .map(Languages::parse)
+                .map(|value| Languages::from_header(value.as_bytes()))
                 .unwrap_or_default()
         } else {
             Languages::EMPTY
@@ -425,10 +424,12 @@ impl Redirector {
             class: class.unwrap_or(VisitorClass::Human),
             country,
             region: region.as_deref(),
-            device: if needs(LinkRecord::needs_device) {
-                Device::from_user_agent(user_agent().unwrap_or_default())
-            } else {
-                Device::Unknown
+            device: match link.and_then(LinkEntry::device_scope) {
+                Some(last) => Device::from_agent_bytes_until(
+                    agent_header.map_or(&[], HeaderValue::as_bytes),
+                    last,
+                ),
+                None => Device::Unknown,
             },
             languages: &languages,
             unlocked: record.is_some_and(|link| {

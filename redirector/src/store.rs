@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use shared::link::FileDownload;
+use shared::visitor::Device;
 use shared::{DomainRecord, LinkRecord, QrImage};
 
 pub use self::memory::MemoryLinkStore;
@@ -24,13 +25,25 @@ pub struct LinkEntry {
     record: LinkRecord,
     /// `None` when the stored URL cannot be a header value; the redirect then fails as before.
     location: Option<HeaderValue>,
+    /// [`LinkRecord::device_scope`], worked out once from the rules.
+    device_scope: Option<Device>,
 }
 
 impl LinkEntry {
     /// `record`, with its destination's header value.
     pub fn new(record: LinkRecord) -> LinkEntry {
         let location = HeaderValue::from_str(&record.url).ok();
-        LinkEntry { record, location }
+        let device_scope = record.device_scope();
+        LinkEntry {
+            record,
+            location,
+            device_scope,
+        }
+    }
+
+    /// The last device a rule of this link can act on ([`LinkRecord::device_scope`]).
+    pub fn device_scope(&self) -> Option<Device> {
+        self.device_scope
     }
 
     /// The record.

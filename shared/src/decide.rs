@@ -271,17 +271,18 @@ pub fn decide<'a>(
 }
 
 /// The first safe rule whose key matches.
-fn matching<'a>(rules: &'a [Target], key: &str) -> Option<&'a str> {
+fn matching<'a>(rules: &'a [Target], key: &[u8]) -> Option<&'a str> {
     rules
         .iter()
-        .find(|rule| rule.key.eq_ignore_ascii_case(key) && is_safe_destination(&rule.url))
+        .find(|rule| {
+            rule.key.as_bytes().eq_ignore_ascii_case(key) && is_safe_destination(&rule.url)
+        })
         .map(|rule| rule.url.as_str())
 }
 
 /// A rule for the visitor's region wins over one for the whole country.
 fn geo_target<'a>(link: &'a LinkRecord, facts: &RequestFacts<'_>) -> Option<&'a str> {
     let country = facts.country?;
-    let country = std::str::from_utf8(&country).ok()?;
     let regional = facts
         .region
         .filter(|region| !region.is_empty())
@@ -290,22 +291,23 @@ fn geo_target<'a>(link: &'a LinkRecord, facts: &RequestFacts<'_>) -> Option<&'a 
                 .iter()
                 .find(|rule| {
                     crate::region::split(&rule.key).is_some_and(|(rule_country, rule_region)| {
-                        rule_country.eq_ignore_ascii_case(country) && rule_region == region
+                        rule_country.as_bytes().eq_ignore_ascii_case(&country)
+                            && rule_region == region
                     }) && is_safe_destination(&rule.url)
                 })
                 .map(|rule| rule.url.as_str())
         });
-    regional.or_else(|| matching(&link.geo, country))
+    regional.or_else(|| matching(&link.geo, &country))
 }
 
 fn device_target(link: &LinkRecord, device: Device) -> Option<&str> {
     if link.devices.is_empty() || device == Device::Unknown {
         return None;
     }
-    matching(&link.devices, device.rule_name()).or_else(|| {
+    matching(&link.devices, device.rule_name().as_bytes()).or_else(|| {
         device
             .fallback()
-            .and_then(|broader| matching(&link.devices, broader.rule_name()))
+            .and_then(|broader| matching(&link.devices, broader.rule_name().as_bytes()))
     })
 }
 
@@ -314,6 +316,7 @@ fn language_target<'a>(link: &'a LinkRecord, languages: &Languages) -> Option<&'
         return None;
     }
     languages
+        .codes()
         .iter()
         .find_map(|code| matching(&link.languages, code))
 }

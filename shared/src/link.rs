@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::visitor::Device;
+
 /// The domain key of links served on the default (system) host, whatever `Host` the visitor sent.
 pub const DEFAULT_DOMAIN: &str = "";
 
@@ -341,9 +343,16 @@ impl LinkRecord {
             .any(|rule| crate::region::split(&rule.key).is_some())
     }
 
-    /// Whether a rule reads the visitor's device.
-    pub fn needs_device(&self) -> bool {
-        !self.devices.is_empty() || self.deeplink.is_some()
+    /// The last device, in the order [`Device::from_agent_bytes_until`] checks them, that a rule
+    /// of this link can act on; `None` when no rule can act on any. Detection stops there: a
+    /// link with phone rules only never scans an agent for desktop tokens.
+    pub fn device_scope(&self) -> Option<Device> {
+        let app_links = self.deeplink.as_ref().map(|_| Device::Android);
+        self.devices
+            .iter()
+            .filter_map(|rule| Device::from_rule_name(&rule.key))
+            .chain(app_links)
+            .max_by_key(|device| device.rank())
     }
 
     /// Whether a rule reads the visitor's languages.
@@ -416,6 +425,36 @@ mod tests {
             expires_at: Some(1_900_000_000),
             expiry_redirect: None,
             ..LinkRecord::default()
+        }
+    }
+
+    #[test]
+    fn device_scope_is_the_last_device_a_rule_can_act_on() {
+        let rule = |key: &str| Target {
+            key: key.into(),
+            url: "https://example.com/x".into(),
+        };
+        let with = |keys: &[&str], deeplink: bool| LinkRecord {
+            devices: keys.iter().map(|key| rule(key)).collect(),
+            deeplink: deeplink.then(DeepLink::default),
+            ..record()
+        };
+        let cases = [
+            (with(&[], false), None),
+            (with(&["toaster"], false), None),
+            (with(&[], true), Some(Device::Android)),
+            (with(&["iphone"], false), Some(Device::IPhone)),
+            (with(&["iphone", "android"], false), Some(Device::Android)),
+            (with(&["ipad"], true), Some(Device::Android)),
+            (with(&["Windows", "iphone"], false), Some(Device::Windows)),
+            (with(&["linux"], false), Some(Device::Linux)),
+            (
+                with(&["other mobile", "ubuntu"], true),
+                Some(Device::Ubuntu),
+            ),
+        ];
+        for (link, expected) in cases {
+            assert_eq!(link.device_scope(), expected, "{:?}", link.devices);
         }
     }
 

@@ -8,6 +8,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem;
 
 use crate::VisitorClass;
 
@@ -66,38 +67,125 @@ impl Device {
         matches!(self, Device::IPhone | Device::IPad)
     }
 
-    /// The device a `User-Agent` describes. Order matters: phones announce desktop tokens too
-    /// (`Windows Phone`, Android's `Linux`), so the more specific tokens are checked first.
+    /// The device a `User-Agent` describes.
     pub fn from_user_agent(user_agent: &str) -> Device {
-        let has = |token: &str| user_agent.contains(token);
-        if has("iPad") {
-            Device::IPad
-        } else if has("iPhone") || has("iPod") {
-            Device::IPhone
-        } else if has("Android") {
-            Device::Android
-        } else if has("BlackBerry") || has("BB10") {
-            Device::BlackBerry
-        } else if has("Windows Phone")
-            || has("IEMobile")
-            || has("Opera Mini")
-            || has("Mobile")
-            || has("KaiOS")
-        {
-            Device::OtherMobile
-        } else if has("Windows") {
-            Device::Windows
-        } else if has("Macintosh") || has("Mac OS X") {
-            Device::MacOs
-        } else if has("Ubuntu") {
-            Device::Ubuntu
-        } else if has("Linux") || has("X11") || has("CrOS") {
-            Device::Linux
-        } else {
-            Device::Unknown
+        Device::from_agent_bytes(user_agent.as_bytes())
+    }
+
+    /// The device a raw `User-Agent` header value describes, without first checking that it is
+    /// text.
+    pub fn from_agent_bytes(user_agent: &[u8]) -> Device {
+        Device::from_agent_bytes_until(user_agent, Device::Linux)
+    }
+
+    /// [`Device::from_agent_bytes`] when it is `last` or a device checked before it, else
+    /// `Unknown`. Rules that name only phones need not scan the agent for every desktop token:
+    /// rules for iPhone and Android cost four substring searches, a desktop agent's full answer
+    /// twelve.
+    ///
+    /// Order matters: phones announce desktop tokens too (`Windows Phone`, Android's `Linux`),
+    /// so the more specific tokens are checked first.
+    pub fn from_agent_bytes_until(user_agent: &[u8], last: Device) -> Device {
+        let finders = &*DEVICE_FINDERS;
+        for (device, tokens) in DEVICE_CHAIN {
+            if tokens
+                .iter()
+                .any(|token| finders[*token as usize].find(user_agent).is_some())
+            {
+                return device;
+            }
+            if device == last {
+                break;
+            }
         }
+        Device::Unknown
+    }
+
+    /// The device a rule name of [`Device::rule_name`] stands for.
+    pub fn from_rule_name(name: &str) -> Option<Device> {
+        DEVICE_CHAIN
+            .iter()
+            .map(|(device, _)| *device)
+            .find(|device| device.rule_name().eq_ignore_ascii_case(name))
+    }
+
+    /// Where the device stands in the order of checks: a device detected later is never
+    /// mistaken for one with a lower rank.
+    pub fn rank(self) -> usize {
+        DEVICE_CHAIN
+            .iter()
+            .position(|(device, _)| *device == self)
+            .unwrap_or(DEVICE_CHAIN.len())
     }
 }
+
+/// The devices in the order they are checked, each with the tokens that announce it.
+const DEVICE_CHAIN: [(Device, &[DeviceToken]); 9] = {
+    use DeviceToken as T;
+    [
+        (Device::IPad, &[T::IPad]),
+        (Device::IPhone, &[T::IPhone, T::IPod]),
+        (Device::Android, &[T::Android]),
+        (Device::BlackBerry, &[T::BlackBerry, T::Bb10]),
+        // `IEMobile` holds `Mobile`, which is searched for anyway.
+        (
+            Device::OtherMobile,
+            &[T::WindowsPhone, T::OperaMini, T::Mobile, T::KaiOs],
+        ),
+        (Device::Windows, &[T::Windows]),
+        (Device::MacOs, &[T::Macintosh, T::MacOsX]),
+        (Device::Ubuntu, &[T::Ubuntu]),
+        (Device::Linux, &[T::Linux, T::X11, T::CrOs]),
+    ]
+};
+
+/// The `User-Agent` tokens that tell devices apart, in the order of [`DEVICE_TOKEN_TEXT`].
+#[derive(Clone, Copy)]
+enum DeviceToken {
+    IPad,
+    IPhone,
+    IPod,
+    Android,
+    BlackBerry,
+    Bb10,
+    WindowsPhone,
+    OperaMini,
+    Mobile,
+    KaiOs,
+    Windows,
+    Macintosh,
+    MacOsX,
+    Ubuntu,
+    Linux,
+    X11,
+    CrOs,
+}
+
+/// The text of each [`DeviceToken`], matched case-sensitively as browsers write them.
+const DEVICE_TOKEN_TEXT: [&str; 17] = [
+    "iPad",
+    "iPhone",
+    "iPod",
+    "Android",
+    "BlackBerry",
+    "BB10",
+    "Windows Phone",
+    "Opera Mini",
+    "Mobile",
+    "KaiOS",
+    "Windows",
+    "Macintosh",
+    "Mac OS X",
+    "Ubuntu",
+    "Linux",
+    "X11",
+    "CrOS",
+];
+
+/// A searcher per device token, built once: a fresh substring search sets itself up on every
+/// call, which costs more than the scan of a short agent.
+static DEVICE_FINDERS: LazyLock<[memmem::Finder<'static>; 17]> =
+    LazyLock::new(|| DEVICE_TOKEN_TEXT.map(memmem::Finder::new));
 
 /// Most languages kept from one `Accept-Language` header; browsers send three or four.
 pub const MAX_LANGUAGES: usize = 8;
@@ -118,20 +206,26 @@ impl Languages {
     };
 
     /// Reads an `Accept-Language` header. Entries with `q=0`, wildcards and codes that do not
-    /// start with two letters are skipped.
+    /// start with two letters are skipped. A walk over the bytes: header values are ASCII, and
+    /// `str` splitting, Unicode trimming and float parsing cost several times as much.
     pub fn parse(header: &str) -> Languages {
-        let mut entries = [([0u8; 2], 0u16); MAX_LANGUAGES];
-        let mut len = 0;
-        for item in header.split(',') {
-            if len == MAX_LANGUAGES {
+        Languages::from_header(header.as_bytes())
+    }
+
+    /// [`Languages::parse`] of a raw header value: bytes that are not ASCII letters never form a
+    /// code, so the value need not be checked as text first.
+    pub fn from_header(header: &[u8]) -> Languages {
+        let mut languages = Languages::default();
+        let mut qualities = [0u16; MAX_LANGUAGES];
+        for item in header.split(|byte| *byte == b',') {
+            if languages.len == MAX_LANGUAGES {
                 break;
             }
-            let mut parts = item.split(';');
-            let tag = parts.next().unwrap_or_default().trim().as_bytes();
-            let quality = parts
-                .find_map(|param| param.trim().strip_prefix("q="))
-                .map_or(1000, parse_quality);
-            let code = match tag {
+            let (tag, params) = match item.iter().position(|byte| *byte == b';') {
+                Some(at) => (&item[..at], &item[at + 1..]),
+                None => (item, &[][..]),
+            };
+            let code = match tag.trim_ascii() {
                 [a, b] | [a, b, b'-' | b'_', ..]
                     if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() =>
                 {
@@ -139,20 +233,29 @@ impl Languages {
                 }
                 _ => continue,
             };
-            if quality == 0 || entries[..len].iter().any(|(seen, _)| *seen == code) {
+            let quality = params
+                .split(|byte| *byte == b';')
+                .find_map(|param| param.trim_ascii().strip_prefix(b"q="))
+                .map_or(1000, parse_quality);
+            let len = languages.len;
+            if quality == 0 || languages.codes[..len].contains(&code) {
                 continue;
             }
-            entries[len] = (code, quality);
-            len += 1;
+            // Insertion behind every entry of at least this quality: best first, ties in header
+            // order.
+            let at = qualities[..len].partition_point(|seen| *seen >= quality);
+            languages.codes.copy_within(at..len, at + 1);
+            qualities.copy_within(at..len, at + 1);
+            languages.codes[at] = code;
+            qualities[at] = quality;
+            languages.len += 1;
         }
-        // A stable sort keeps header order among equal qualities.
-        entries[..len].sort_by_key(|entry| std::cmp::Reverse(entry.1));
-        let mut languages = Languages::default();
-        for (slot, (code, _)) in languages.codes.iter_mut().zip(&entries[..len]) {
-            *slot = *code;
-        }
-        languages.len = len;
         languages
+    }
+
+    /// The codes as bytes, best first.
+    pub fn codes(&self) -> &[[u8; 2]] {
+        &self.codes[..self.len]
     }
 
     /// The codes, best first.
@@ -168,13 +271,32 @@ impl Languages {
     }
 }
 
-/// A `q` value in thousandths; malformed values count as 1 so a typo does not hide a language.
-fn parse_quality(raw: &str) -> u16 {
-    let raw = raw.trim();
-    match raw.parse::<f32>() {
-        Ok(q) if (0.0..=1.0).contains(&q) => (q * 1000.0).round() as u16,
-        _ => 1000,
+/// A `q` value in thousandths, rounded from the first four decimals; malformed values and values
+/// above 1 count as 1, so that a typo does not hide a language.
+fn parse_quality(raw: &[u8]) -> u16 {
+    let raw = raw.trim_ascii();
+    let (whole, fraction) = match raw.iter().position(|byte| *byte == b'.') {
+        Some(at) => (&raw[..at], &raw[at + 1..]),
+        None => (raw, &[][..]),
+    };
+    let digits = |part: &[u8]| part.iter().all(u8::is_ascii_digit);
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return 1000;
     }
+    let mut ten_thousandths: u32 = 0;
+    for digit in whole {
+        ten_thousandths = ten_thousandths
+            .saturating_mul(10)
+            .saturating_add(u32::from(digit - b'0'));
+        if ten_thousandths > 1 {
+            return 1000;
+        }
+    }
+    ten_thousandths *= 10_000;
+    for (digit, scale) in fraction.iter().zip([1000, 100, 10, 1]) {
+        ten_thousandths += u32::from(digit - b'0') * scale;
+    }
+    ((ten_thousandths + 5) / 10).min(1000) as u16
 }
 
 /// User-agent fragments of link unfurlers: chat and social apps that fetch a link to draw its
@@ -317,9 +439,26 @@ mod tests {
         for (agent, device) in cases {
             assert_eq!(Device::from_user_agent(agent), device, "{agent}");
         }
+        // Detection stopped at a device answers as the full one up to it, and Unknown past it.
+        for (agent, device) in cases {
+            for (last, _) in DEVICE_CHAIN {
+                let expected = if device.rank() <= last.rank() {
+                    device
+                } else {
+                    Device::Unknown
+                };
+                let found = Device::from_agent_bytes_until(agent.as_bytes(), last);
+                assert_eq!(found, expected, "{agent} until {last:?}");
+            }
+        }
         // Windows Phone says "Android" too; it is a phone either way, never a Windows desktop.
         assert_ne!(Device::from_user_agent(WINDOWS_PHONE), Device::Windows);
         assert_eq!(Device::Ubuntu.fallback(), Some(Device::Linux));
+        for (device, _) in DEVICE_CHAIN {
+            assert_eq!(Device::from_rule_name(device.rule_name()), Some(device));
+        }
+        assert_eq!(Device::from_rule_name("Mac OS"), Some(Device::MacOs));
+        assert_eq!(Device::from_rule_name("toaster"), None);
         assert_eq!(Device::Linux.fallback(), None);
     }
 
@@ -340,6 +479,9 @@ mod tests {
         check("da, en;q=0", &["da"]);
         check("x, *, 12, e", &[]);
         check("en;q=abc", &["en"]);
+        check("en;q=0.0001, de;q=0.5, fr;q=.6", &["fr", "de"]);
+        check("it;q=2, nl;q=1.000, sv;q=0.9995", &["it", "nl", "sv"]);
+        check("es ; q=0.3 , ca;level=1;q=0.4", &["ca", "es"]);
         check("", &[]);
         let many = "aa,bb,cc,dd,ee,ff,gg,hh,ii,jj";
         assert_eq!(Languages::parse(many).iter().count(), MAX_LANGUAGES);

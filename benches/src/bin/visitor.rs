@@ -66,6 +66,17 @@ fn main() -> anyhow::Result<()> {
             }),
         );
     }
+    for (name, agent) in AGENTS {
+        report(
+            &format!("device up to Android, {name}"),
+            ns_per_op(ITERATIONS, || {
+                black_box(Device::from_agent_bytes_until(
+                    black_box(agent.as_bytes()),
+                    Device::Android,
+                ));
+            }),
+        );
+    }
     report(
         "Accept-Language, 4 entries",
         ns_per_op(ITERATIONS, || {
@@ -86,6 +97,25 @@ fn main() -> anyhow::Result<()> {
         ns_per_op(ITERATIONS, || {
             next = (next + 1) % addresses.len();
             let found = reader.lookup(black_box(addresses[next]));
+            let country = found
+                .ok()
+                .and_then(|found| found.decode::<Country<'_>>().ok().flatten())
+                .and_then(|country| country.country_code);
+            black_box(country);
+        }),
+    );
+    report(
+        "GeoIP tree walk only (maxminddb offset)",
+        ns_per_op(ITERATIONS, || {
+            next = (next + 1) % addresses.len();
+            let found = reader.lookup(black_box(addresses[next]));
+            black_box(found.ok().and_then(|found| found.offset()));
+        }),
+    );
+    report(
+        "GeoIP lookup of 127.0.0.1",
+        ns_per_op(ITERATIONS, || {
+            let found = reader.lookup(black_box(IpAddr::V4(Ipv4Addr::LOCALHOST)));
             let country = found
                 .ok()
                 .and_then(|found| found.decode::<Country<'_>>().ok().flatten())
