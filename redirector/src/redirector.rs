@@ -405,7 +405,7 @@ impl Redirector {
         } else {
             None
         };
-        let region = if needs(LinkRecord::needs_region) {
+        let region = if link.is_some_and(LinkEntry::needs_region) {
             self.edge.region(client, country)
         } else {
             None

@@ -27,6 +27,8 @@ pub struct LinkEntry {
     location: Option<HeaderValue>,
     /// [`LinkRecord::device_scope`], worked out once from the rules.
     device_scope: Option<Device>,
+    /// [`LinkRecord::needs_region`], which parses every geo rule's key.
+    needs_region: bool,
 }
 
 impl LinkEntry {
@@ -34,11 +36,18 @@ impl LinkEntry {
     pub fn new(record: LinkRecord) -> LinkEntry {
         let location = HeaderValue::from_str(&record.url).ok();
         let device_scope = record.device_scope();
+        let needs_region = record.needs_region();
         LinkEntry {
             record,
             location,
             device_scope,
+            needs_region,
         }
+    }
+
+    /// Whether a geo rule names a region ([`LinkRecord::needs_region`]).
+    pub fn needs_region(&self) -> bool {
+        self.needs_region
     }
 
     /// The last device a rule of this link can act on ([`LinkRecord::device_scope`]).

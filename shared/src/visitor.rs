@@ -217,11 +217,22 @@ impl Languages {
     pub fn from_header(header: &[u8]) -> Languages {
         let mut languages = Languages::default();
         let mut qualities = [0u16; MAX_LANGUAGES];
-        for item in header.split(|byte| *byte == b',') {
-            if languages.len == MAX_LANGUAGES {
-                break;
+        let mut rest = header;
+        while !rest.is_empty() && languages.len < MAX_LANGUAGES {
+            // One walk to the end of the entry, noting where its parameters start.
+            let mut end = 0;
+            let mut params_at = None;
+            while let Some(&byte) = rest.get(end) {
+                match byte {
+                    b',' => break,
+                    b';' if params_at.is_none() => params_at = Some(end),
+                    _ => {}
+                }
+                end += 1;
             }
-            let (tag, params) = match item.iter().position(|byte| *byte == b';') {
+            let item = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            let (tag, params) = match params_at {
                 Some(at) => (&item[..at], &item[at + 1..]),
                 None => (item, &[][..]),
             };
@@ -233,19 +244,26 @@ impl Languages {
                 }
                 _ => continue,
             };
-            let quality = params
-                .split(|byte| *byte == b';')
-                .find_map(|param| param.trim_ascii().strip_prefix(b"q="))
-                .map_or(1000, parse_quality);
+            let quality = if params.is_empty() {
+                1000
+            } else {
+                params
+                    .split(|byte| *byte == b';')
+                    .find_map(|param| param.trim_ascii().strip_prefix(b"q="))
+                    .map_or(1000, parse_quality)
+            };
             let len = languages.len;
             if quality == 0 || languages.codes[..len].contains(&code) {
                 continue;
             }
             // Insertion behind every entry of at least this quality: best first, ties in header
-            // order.
-            let at = qualities[..len].partition_point(|seen| *seen >= quality);
-            languages.codes.copy_within(at..len, at + 1);
-            qualities.copy_within(at..len, at + 1);
+            // order. Browsers list languages best first, so this rarely moves any.
+            let mut at = len;
+            while at > 0 && qualities[at - 1] < quality {
+                languages.codes[at] = languages.codes[at - 1];
+                qualities[at] = qualities[at - 1];
+                at -= 1;
+            }
             languages.codes[at] = code;
             qualities[at] = quality;
             languages.len += 1;
