@@ -16,7 +16,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use redis::aio::ConnectionManager;
 use shared::Keys;
 use tokio::net::{TcpListener, TcpSocket};
@@ -29,7 +28,7 @@ use crate::edge::Edge;
 use crate::invalidation::InvalidationSubscriber;
 use crate::pages::{self, Reply};
 use crate::store::{RedisLinkStore, Store, lazy_connection};
-use crate::watchdog::{self, ConnectionWatch, WatchedBody};
+use crate::watchdog::{ConnectionWatch, Watchdog, WatchedBody};
 use crate::{FORM_READ_TIMEOUT, MAX_FORM_BYTES, Redirector, Visit};
 
 /// `/readyz` answers 503 when Redis takes longer than this to answer a `PING`.
@@ -298,10 +297,16 @@ async fn serve(
     // hyper's queue of slices for `writev` (callgrind: about 270 per redirect). Page and file
     // bodies are copied into that buffer instead, a small cost beside rendering or storage.
     builder.writev(false);
-    let graceful = GracefulShutdown::new();
+    let mut watchdog = Watchdog::new(header_read_timeout);
+    let mut sweeps = tokio::time::interval(watchdog.period());
+    sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (stream, peer) = tokio::select! {
             _ = stopping.wait_for(|stop| *stop) => break,
+            _ = sweeps.tick() => {
+                watchdog.sweep();
+                continue;
+            }
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
@@ -334,17 +339,14 @@ async fn serve(
             })
         };
         let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let connection = watchdog.serve(connection, watch);
         tokio::spawn(async move {
-            if let Some(Err(err)) = watchdog::serve(connection, watch, header_read_timeout).await {
+            if let Some(Err(err)) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
         });
     }
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(grace, watchdog.drain()).await.is_err() {
         tracing::warn!("requests still in flight after the shutdown grace period");
     }
 }

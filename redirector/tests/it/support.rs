@@ -172,6 +172,13 @@ impl TestEdge {
             .await;
     }
 
+    /// Triggers graceful shutdown without waiting for it; [`TestEdge::stop`] then waits.
+    pub fn begin_stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// Triggers graceful shutdown and waits for `run` to return.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
