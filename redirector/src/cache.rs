@@ -20,6 +20,7 @@ use moka::Expiry;
 use moka::future::Cache;
 use shared::DEFAULT_DOMAIN;
 
+use crate::clock;
 use crate::config::CacheConfig;
 use crate::store::{LinkEntry, StoreError};
 
@@ -142,7 +143,8 @@ struct Front {
 }
 
 /// A front map's entries: answers by key, each with the instant it stops being served.
-type FrontEntries = HashMap<Box<[u8]>, (CachedLink, Instant), foldhash::fast::RandomState>;
+/// The instant is [`clock::monotonic_ms`]'s.
+type FrontEntries = HashMap<Box<[u8]>, (CachedLink, u64), foldhash::fast::RandomState>;
 
 impl Front {
     /// The entries, emptied first if they belong to another cache or an older epoch.
@@ -197,7 +199,7 @@ impl LinkCache {
     /// shared cache is not consulted, as reading it can wait.
     pub(crate) fn get_now(&self, key: &CacheKey) -> Option<CachedLink> {
         let epoch = self.epoch.load(Ordering::Acquire);
-        let now = Instant::now();
+        let now = clock::monotonic_ms();
         FRONT.with(|front| {
             let mut front = front.borrow_mut();
             match front.entries_for(self.id, epoch).get(key.as_bytes()) {
@@ -223,7 +225,7 @@ impl LinkCache {
         }
         let key = key.as_str();
         let epoch = self.epoch.load(Ordering::Acquire);
-        let now = Instant::now();
+        let now = clock::monotonic_ms();
         // Boxed: moka's future is kilobytes, and a request's future is moved (copied) whole
         // when it is spawned or polled in place; hits should not carry a miss's state.
         Box::pin(self.fill(key, epoch, now, fetch)).await
@@ -234,7 +236,7 @@ impl LinkCache {
         &self,
         key: &'k str,
         epoch: u64,
-        now: Instant,
+        now_ms: u64,
         fetch: F,
     ) -> Result<CachedLink, Arc<StoreError>>
     where
@@ -260,7 +262,9 @@ impl LinkCache {
                 if entries.len() >= FRONT_CAPACITY {
                     entries.clear();
                 }
-                entries.insert(key.as_bytes().into(), (found.clone(), now + lifetime));
+                let until =
+                    now_ms.saturating_add(u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX));
+                entries.insert(key.as_bytes().into(), (found.clone(), until));
             });
         }
         answer

@@ -8,6 +8,7 @@
 mod cache;
 pub mod click_queue;
 pub mod clicks;
+mod clock;
 pub mod config;
 pub mod edge;
 pub mod files;

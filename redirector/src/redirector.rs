@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{
@@ -19,6 +18,7 @@ use shared::{Decision, DomainRecord, LinkRecord, RequestFacts, VisitorClass};
 
 use crate::cache::{CacheKey, LinkCache, split_key};
 use crate::click_queue::ClickQueue;
+use crate::clock::unix_now_ms;
 use crate::config::CacheConfig;
 use crate::edge::Edge;
 use crate::files::{self, FileStorage};
@@ -813,15 +813,6 @@ fn verify_password(password: &str, hash: &str) -> bool {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
     })
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-fn unix_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 /// `%XX` sequences decoded; the raw path when there are none (no allocation) or when the result
