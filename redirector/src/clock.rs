@@ -66,6 +66,10 @@ mod tests {
         let before = monotonic_ms();
         std::thread::sleep(std::time::Duration::from_millis(30));
         let after = monotonic_ms();
-        assert!((20..200).contains(&(after - before)), "{before} .. {after}");
+        // Milliseconds, not another unit; the upper bound leaves room for a loaded machine.
+        assert!(
+            (20..2_000).contains(&(after - before)),
+            "{before} .. {after}"
+        );
     }
 }

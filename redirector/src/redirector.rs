@@ -389,7 +389,8 @@ impl Redirector {
         let now_s = now_ms.div_euclid(1_000);
         let client = self.edge.client_ip(peer, headers);
         let agent_header = known.user_agent;
-        // Read as text only by the rules that need it: the check is a scan of the whole agent.
+        // Read as text only for classing, where needed: the check is a scan of the whole agent;
+        // device rules read the bytes.
         let user_agent = || agent_header.and_then(|value| value.to_str().ok());
         let record = link.map(LinkEntry::record);
         let needs = |check: fn(&LinkRecord) -> bool| record.is_some_and(check);

@@ -112,6 +112,48 @@ async fn countries_from_both_database_layouts_devices_and_languages_choose_the_d
 }
 
 #[tokio::test]
+async fn device_rules_for_phones_and_for_desktops_each_see_the_devices_they_name() {
+    let Some(redis) = TestRedis::new().await else {
+        return;
+    };
+    const UBUNTU: &str =
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    // Detection stops at the last device a link's rules name: phone rules never look for
+    // desktops, desktop rules still tell phones apart from the desktops they also mention.
+    let mut phones = link("phones", "https://example.com/default");
+    phones.devices = vec![
+        target("iphone", "https://example.com/iphone"),
+        target("android", "https://example.com/android"),
+    ];
+    let mut desktops = link("desktops", "https://example.com/default");
+    desktops.id = 43;
+    desktops.devices = vec![
+        target("windows", "https://example.com/windows"),
+        target("linux", "https://example.com/linux"),
+    ];
+    redis.put_link(&phones).await;
+    redis.put_link(&desktops).await;
+    let edge = spawn_redirector(redis.url(), redis.prefix()).await;
+    let cases = [
+        ("/phones", IPHONE, "https://example.com/iphone"),
+        ("/phones", ANDROID, "https://example.com/android"),
+        ("/phones", BROWSER_UA, "https://example.com/default"),
+        ("/phones", UBUNTU, "https://example.com/default"),
+        ("/desktops", BROWSER_UA, "https://example.com/windows"),
+        // Ubuntu falls back to a Linux rule.
+        ("/desktops", UBUNTU, "https://example.com/linux"),
+        // Android announces Linux too; it is a phone, which no rule here names.
+        ("/desktops", ANDROID, "https://example.com/default"),
+        ("/desktops", IPHONE, "https://example.com/default"),
+    ];
+    for (path, agent, expected) in cases {
+        let response = get(&edge, path, &[("user-agent", agent)]).await;
+        assert_eq!(location(&response), expected, "{path} for {agent}");
+    }
+    edge.stop().await;
+}
+
+#[tokio::test]
 async fn forwarded_headers_and_cdn_countries_are_ignored_from_untrusted_peers() {
     let Some(redis) = TestRedis::new().await else {
         return;
