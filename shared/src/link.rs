@@ -397,12 +397,32 @@ pub fn normalize_host(host: &str) -> String {
 /// [`normalize_host`] without the lower-casing: a sub-slice of `host`, so the redirect path can
 /// build its cache key without allocating.
 pub fn strip_host_noise(host: &str) -> &str {
+    let bytes = host.as_bytes();
+    // A bare `name[:port]`, as every browser sends it, has no spaces to trim and no scheme or
+    // path to cut (both hold a '/'): only the port and the root dot can go. Checked first, as
+    // every redirect's cache key pays for this.
+    let bare = bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && memchr::memchr(b'/', bytes).is_none();
+    if bare {
+        strip_port_and_root(host)
+    } else {
+        strip_any_host_noise(host)
+    }
+}
+
+/// [`strip_host_noise`] for any input: spaces, a scheme, a path, a default port, a root dot.
+fn strip_any_host_noise(host: &str) -> &str {
     let host = host.trim();
     let host = host
         .strip_prefix("https://")
         .or_else(|| host.strip_prefix("http://"))
         .unwrap_or(host);
-    let host = host.split('/').next().unwrap_or_default();
+    strip_port_and_root(host.split('/').next().unwrap_or_default())
+}
+
+/// `host` without a default port and then without the root label's dot.
+fn strip_port_and_root(host: &str) -> &str {
     let host = host
         .strip_suffix(":80")
         .or_else(|| host.strip_suffix(":443"))
@@ -616,6 +636,35 @@ mod tests {
             LinkRecord::decode(b"nope"),
             Err(CodecError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_bare_host_shortcut_agrees_with_the_full_normalisation() {
+        let heads = ["", " ", "http://", "https://", "http:", "h", "\t"];
+        let names = [
+            "",
+            "a",
+            "Go.Example.com",
+            "127.0.0.1",
+            "[::1]",
+            "é.example",
+            "x.",
+        ];
+        let tails = [
+            "", ":80", ":443", ":8080", ".", ".:80", ":80.", "/", "/p", " ", "\u{a0}", ":",
+        ];
+        for head in heads {
+            for name in names {
+                for tail in tails {
+                    let host = format!("{head}{name}{tail}");
+                    assert_eq!(
+                        strip_host_noise(&host),
+                        strip_any_host_noise(&host),
+                        "{host:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
