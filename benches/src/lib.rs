@@ -7,6 +7,7 @@
 //! hardware, rather than absolute numbers that do not.
 
 pub mod baseline;
+pub mod click_store;
 pub mod geoip;
 pub mod http_probe;
 pub mod nginx;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use shared::config::{Env, Source, parsed, parsed_or, positive_or, redis_url};
 
-/// The Redis the redirector reads links from when `REDIS_URL` is unset: the local one that every
+/// The Redis the `codec` program writes to when `REDIS_URL` is unset: the local one that every
 /// development machine runs.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -53,8 +53,9 @@ pub struct Options {
     pub baseline_threads: u64,
     /// Pause between two runs.
     pub settle: Duration,
-    /// The Redis the redirector is pointed at; the harness writes its link there first.
-    pub redis_url: String,
+    /// A Redis to point the redirectors at, as it runs; `None`: the harness starts its own on
+    /// the load's CPUs ([`crate::click_store`]).
+    pub redis_url: Option<String>,
     /// A redirector binary to use as is, instead of building `target/release/redirector`.
     pub redirector_bin: Option<PathBuf>,
     /// Whether wrk and the servers run on CPUs of their own.
@@ -125,8 +126,7 @@ impl Options {
                 "BENCH_SETTLE_SECS",
                 DEFAULT_SETTLE_SECS,
             )?),
-            redis_url: redis_url(source, "REDIS_URL")?
-                .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned()),
+            redis_url: redis_url(source, "REDIS_URL")?,
             redirector_bin: parsed(source, "BENCH_REDIRECTOR_BIN")?,
             pin: parsed_or(source, "BENCH_PIN", DEFAULT_PIN)?,
         })
@@ -160,14 +160,14 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_one_wrk_thread_three_rounds_and_local_redis() {
+    fn defaults_are_one_wrk_thread_three_rounds_and_a_redis_of_the_run() {
         let options = options(&[]).unwrap();
         assert_eq!(options.duration, Duration::from_secs(10));
         assert_eq!(options.connections, 64);
         assert_eq!(options.wrk_threads, 1);
         assert_eq!(options.rounds, 3);
         assert_eq!(options.baseline_threads, 1);
-        assert_eq!(options.redis_url, DEFAULT_REDIS_URL);
+        assert_eq!(options.redis_url, None);
         assert_eq!(options.redirector_bin, None);
         assert!(options.pin);
     }

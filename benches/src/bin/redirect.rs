@@ -11,7 +11,7 @@ use benches::process::{Server, TempDir, free_loopback_port, require_tool};
 use benches::redirector::{ALIAS, RedisFixture};
 use benches::report::{Ratios, Run};
 use benches::wrk::Load;
-use benches::{baseline, geoip, http_probe, nginx, redirector};
+use benches::{baseline, click_store, geoip, http_probe, nginx, redirector};
 
 /// How to get the two tools; printed when either is missing.
 const INSTALL_HINT: &str = "apt-get install -y nginx wrk";
@@ -49,7 +49,20 @@ fn main() -> anyhow::Result<()> {
         Placement::unpinned()
     };
     let run_dir = TempDir::new("openmylink-bench")?;
-    let mut fixture = RedisFixture::create(&options.redis_url)?;
+    // The store is kept to the end of the run: dropping it stops the harness's own Redis.
+    let (store, redis_url) = match &options.redis_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            let store = click_store::start(
+                &require_tool("redis-server", click_store::INSTALL_HINT)?,
+                free_loopback_port()?,
+                placement.wrk().as_deref(),
+            )?;
+            let url = click_store::url(&store);
+            (Some(store), url)
+        }
+    };
+    let mut fixture = RedisFixture::create(&redis_url)?;
     let mut servers = vec![
         // nginx runs one worker.
         nginx::start(
@@ -66,7 +79,7 @@ fn main() -> anyhow::Result<()> {
     for threads in REDIRECTOR_THREADS {
         servers.push(redirector::start(
             &redirector_path,
-            &options.redis_url,
+            &redis_url,
             fixture.keys(),
             free_loopback_port()?,
             threads,
@@ -78,7 +91,7 @@ fn main() -> anyhow::Result<()> {
     for threads in REDIRECTOR_THREADS {
         servers.push(redirector::start_with_rules(
             &redirector_path,
-            &options.redis_url,
+            &redis_url,
             fixture.keys(),
             free_loopback_port()?,
             threads,
@@ -102,6 +115,19 @@ fn main() -> anyhow::Result<()> {
         cpus: placement.wrk(),
     };
     print_header(&options, &load, &path, &servers);
+    match &store {
+        Some(store) => println!(
+            "  {:<20} {redis_url}  pid {}  CPUs {} (with the load, off the servers' CPUs)",
+            "click store",
+            store.pid(),
+            store.cpus().unwrap_or_else(|| "?".into()),
+        ),
+        None => println!(
+            "  {:<20} {redis_url} (given; placed by whoever runs it)",
+            "click store"
+        ),
+    }
+    let store_cpu_before = store.as_ref().map(Server::cpu_time).transpose()?;
     let runs = measure(&options, &load, &wrk_path, &path, &servers)?;
     print_summary(&servers, &runs);
 
@@ -123,6 +149,14 @@ fn main() -> anyhow::Result<()> {
     // stop the servers before deleting keys, so that no late flush recreates the stream.
     std::thread::sleep(options.settle);
     drop(servers);
+    if let (Some(store), Some(before)) = (&store, store_cpu_before) {
+        let cpu = store.cpu_time()?.saturating_sub(before);
+        println!(
+            "\nclick store: {:.2} s CPU over all runs, {:.3} us per redirect served",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / n_served.max(1) as f64
+        );
+    }
     let n_clicks = fixture.click_count()?;
     let n_deleted = fixture.clean_up()?;
     println!(
