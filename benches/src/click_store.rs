@@ -1,10 +1,13 @@
 //! The Redis the redirectors write their click events to, started by the harness for the run.
 //!
-//! In a deployment Redis runs on hosts or cores of its own. On the two-core machine the figures
-//! come from, one core is the load's and one the server's, and an unpinned Redis taking the
-//! click batches lands on the server's core part of the time, so the redirector's figures would
-//! carry a share of Redis's work that nginx's and hyper's do not. The harness's own Redis runs on
-//! the load's CPUs instead, and its CPU time is reported beside the results.
+//! A run writes some twenty million events, gigabytes of stream, which belong in a Redis of
+//! the run's own rather than one other work shares. In a deployment Redis also has hosts or
+//! cores of its own; on the two-core machine the figures come from, one core is the load's and
+//! one the server's, so this Redis runs on the load's CPUs, off the server's, and its CPU time is
+//! reported beside the results rather than left out.
+//!
+//! Not test-support's `RedisServer`: that one is async, panics on failure as a test helper may,
+//! cannot be placed on CPUs, and is a dev-only crate the bench programs do not link.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,7 +34,8 @@ pub fn url(server: &Server) -> String {
     format!("redis://{}", server.addr)
 }
 
-/// `redis-server`'s flags: no snapshots, no append-only file, no protected mode on loopback.
+/// `redis-server`'s flags: loopback only, no snapshots, no append-only file, in the foreground,
+/// logging to stdout (which the harness discards).
 fn arguments(addr: SocketAddr) -> Vec<String> {
     [
         "--bind",
