@@ -109,6 +109,14 @@ impl Ratios {
     }
 }
 
+/// The lowest and the highest value; NaN for both when empty. Printed beside a median so that a
+/// reader can tell a real difference from round-to-round noise.
+pub fn range(values: &[f64]) -> (f64, f64) {
+    let low = values.iter().copied().min_by(f64::total_cmp);
+    let high = values.iter().copied().max_by(f64::total_cmp);
+    (low.unwrap_or(f64::NAN), high.unwrap_or(f64::NAN))
+}
+
 /// The middle value (the mean of the two middle ones for an even count); NaN when empty.
 pub fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
@@ -160,5 +168,13 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn ranges_span_the_lowest_to_the_highest_value() {
+        assert_eq!(range(&[1.02, 0.91, 1.10, 0.97]), (0.91, 1.10));
+        assert_eq!(range(&[0.99]), (0.99, 0.99));
+        let (low, high) = range(&[]);
+        assert!(low.is_nan() && high.is_nan());
     }
 }

@@ -240,7 +240,13 @@ fn print_summary(servers: &[Server], runs: &[Vec<Run>]) {
             .iter()
             .map(|round| round[server_idx].ratios(&round[0]))
             .collect();
-        println!("  {:<20} {}", server.name, Ratios::median(&ratios).line());
+        let throughput: Vec<f64> = ratios.iter().map(|ratio| ratio.requests_per_sec).collect();
+        let (low, high) = benches::report::range(&throughput);
+        println!(
+            "  {:<20} {}  (req/s x{low:.2}..x{high:.2} over rounds)",
+            server.name,
+            Ratios::median(&ratios).line()
+        );
     }
     println!("median absolute figures:");
     for (server_idx, server) in servers.iter().enumerate() {
