@@ -87,11 +87,15 @@ impl Device {
     /// so the more specific tokens are checked first.
     pub fn from_agent_bytes_until(user_agent: &[u8], last: Device) -> Device {
         let finders = &*DEVICE_FINDERS;
+        let apple = apple_device(user_agent);
         for (device, tokens) in DEVICE_CHAIN {
-            if tokens
-                .iter()
-                .any(|token| finders[*token as usize].find(user_agent).is_some())
-            {
+            let announced = match device {
+                Device::IPad | Device::IPhone => apple == Some(device),
+                _ => tokens
+                    .iter()
+                    .any(|token| finders[*token as usize].find(user_agent).is_some()),
+            };
+            if announced {
                 return device;
             }
             if device == last {
@@ -186,6 +190,29 @@ const DEVICE_TOKEN_TEXT: [&str; 17] = [
 /// call, which costs more than the scan of a short agent.
 static DEVICE_FINDERS: LazyLock<[memmem::Finder<'static>; 17]> =
     LazyLock::new(|| DEVICE_TOKEN_TEXT.map(memmem::Finder::new));
+
+/// The bytes `iPad`, `iPhone` and `iPod` start with.
+static APPLE_PREFIX: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(APPLE_TOKEN_PREFIX));
+
+const APPLE_TOKEN_PREFIX: &[u8] = b"iP";
+
+/// iPad, or iPhone for `iPhone` and `iPod`, as the first two entries of [`DEVICE_CHAIN`] would
+/// find them: the three tokens share their first two bytes, so one search over the agent finds
+/// them all where three would scan a desktop agent three times.
+fn apple_device(user_agent: &[u8]) -> Option<Device> {
+    let mut found = None;
+    for at in APPLE_PREFIX.find_iter(user_agent) {
+        let rest = &user_agent[at + APPLE_TOKEN_PREFIX.len()..];
+        if rest.starts_with(b"ad") {
+            return Some(Device::IPad);
+        }
+        if rest.starts_with(b"hone") || rest.starts_with(b"od") {
+            found = Some(Device::IPhone);
+        }
+    }
+    found
+}
 
 /// Most languages kept from one `Accept-Language` header; browsers send three or four.
 pub const MAX_LANGUAGES: usize = 8;
@@ -478,6 +505,47 @@ mod tests {
         assert_eq!(Device::from_rule_name("Mac OS"), Some(Device::MacOs));
         assert_eq!(Device::from_rule_name("toaster"), None);
         assert_eq!(Device::Linux.fallback(), None);
+    }
+
+    /// The chain's meaning spelled out plainly: the first device any of whose tokens occurs.
+    fn device_by_plain_search(agent: &[u8], last: Device) -> Device {
+        for (device, tokens) in DEVICE_CHAIN {
+            let occurs = |text: &str| agent.windows(text.len()).any(|at| at == text.as_bytes());
+            if tokens
+                .iter()
+                .any(|token| occurs(DEVICE_TOKEN_TEXT[*token as usize]))
+            {
+                return device;
+            }
+            if device == last {
+                break;
+            }
+        }
+        Device::Unknown
+    }
+
+    #[test]
+    fn the_shared_apple_search_answers_as_one_search_per_token() {
+        // Every order and overlap of the tokens that share the `iP` search, with near misses
+        // (`iPa`, `iPho`, a trailing `iP`) and the tokens checked after them.
+        let parts = [
+            "", "iPad", "iPhone", "iPod", "iPa", "iPho", "iPo", "iP", "iiPad", "iPiPod", "Android",
+            "Windows", "Mobile", " ",
+        ];
+        for first in parts {
+            for second in parts {
+                for third in parts {
+                    let agent = format!("{first}{second}{third}");
+                    for (last, _) in DEVICE_CHAIN {
+                        assert_eq!(
+                            Device::from_agent_bytes_until(agent.as_bytes(), last),
+                            device_by_plain_search(agent.as_bytes(), last),
+                            "{agent:?} until {last:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
