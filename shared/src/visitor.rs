@@ -88,12 +88,13 @@ impl Device {
     pub fn from_agent_bytes_until(user_agent: &[u8], last: Device) -> Device {
         let finders = &*DEVICE_FINDERS;
         let apple = apple_device(user_agent);
-        for (device, tokens) in DEVICE_CHAIN {
-            let announced = match device {
-                Device::IPad | Device::IPhone => apple == Some(device),
-                _ => tokens
+        for (rank, (device, tokens)) in DEVICE_CHAIN.into_iter().enumerate() {
+            let announced = if rank < APPLE_DEVICES {
+                apple == Some(device)
+            } else {
+                tokens
                     .iter()
-                    .any(|token| finders[*token as usize].find(user_agent).is_some()),
+                    .any(|token| finders[*token as usize].find(user_agent).is_some())
             };
             if announced {
                 return device;
@@ -191,27 +192,38 @@ const DEVICE_TOKEN_TEXT: [&str; 17] = [
 static DEVICE_FINDERS: LazyLock<[memmem::Finder<'static>; 17]> =
     LazyLock::new(|| DEVICE_TOKEN_TEXT.map(memmem::Finder::new));
 
+/// How many devices at the head of [`DEVICE_CHAIN`] (iPad, iPhone) are announced only by tokens
+/// that start with [`APPLE_TOKEN_PREFIX`].
+const APPLE_DEVICES: usize = 2;
+
 /// The bytes `iPad`, `iPhone` and `iPod` start with.
+const APPLE_TOKEN_PREFIX: &[u8] = b"iP";
+
 static APPLE_PREFIX: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(APPLE_TOKEN_PREFIX));
 
-const APPLE_TOKEN_PREFIX: &[u8] = b"iP";
-
-/// iPad, or iPhone for `iPhone` and `iPod`, as the first two entries of [`DEVICE_CHAIN`] would
-/// find them: the three tokens share their first two bytes, so one search over the agent finds
-/// them all where three would scan a desktop agent three times.
+/// The first of the chain's Apple devices whose token occurs in the agent. Their tokens share
+/// their first two bytes, so one search finds them all where a search per token would scan a
+/// desktop agent three times.
 fn apple_device(user_agent: &[u8]) -> Option<Device> {
-    let mut found = None;
+    let mut found: Option<usize> = None;
     for at in APPLE_PREFIX.find_iter(user_agent) {
-        let rest = &user_agent[at + APPLE_TOKEN_PREFIX.len()..];
-        if rest.starts_with(b"ad") {
-            return Some(Device::IPad);
-        }
-        if rest.starts_with(b"hone") || rest.starts_with(b"od") {
-            found = Some(Device::IPhone);
+        let here = &user_agent[at..];
+        let rank = DEVICE_CHAIN[..APPLE_DEVICES]
+            .iter()
+            .position(|(_, tokens)| {
+                tokens
+                    .iter()
+                    .any(|token| here.starts_with(DEVICE_TOKEN_TEXT[*token as usize].as_bytes()))
+            });
+        if let Some(rank) = rank {
+            found = Some(found.map_or(rank, |best| best.min(rank)));
+            if rank == 0 {
+                break;
+            }
         }
     }
-    found
+    found.map(|rank| DEVICE_CHAIN[rank].0)
 }
 
 /// Most languages kept from one `Accept-Language` header; browsers send three or four.
@@ -526,6 +538,12 @@ mod tests {
 
     #[test]
     fn the_shared_apple_search_answers_as_one_search_per_token() {
+        for (_, tokens) in &DEVICE_CHAIN[..APPLE_DEVICES] {
+            for token in *tokens {
+                let text = DEVICE_TOKEN_TEXT[*token as usize];
+                assert!(text.as_bytes().starts_with(APPLE_TOKEN_PREFIX), "{text}");
+            }
+        }
         // Every order and overlap of the tokens that share the `iP` search, with near misses
         // (`iPa`, `iPho`, a trailing `iP`) and the tokens checked after them.
         let parts = [
