@@ -252,59 +252,55 @@ impl Languages {
     }
 
     /// [`Languages::parse`] of a raw header value: bytes that are not ASCII letters never form a
-    /// code, so the value need not be checked as text first.
+    /// code, so the value need not be checked as text first. One forward walk; an entry's `q` is
+    /// read only once its code is known to be new, so repeats such as `en-US,en;q=0.9` cost no
+    /// number parsing.
     pub fn from_header(header: &[u8]) -> Languages {
-        let mut languages = Languages::default();
+        let mut languages = Languages::EMPTY;
         let mut qualities = [0u16; MAX_LANGUAGES];
-        let mut rest = header;
-        while !rest.is_empty() && languages.len < MAX_LANGUAGES {
-            // One walk to the end of the entry, noting where its parameters start.
-            let mut end = 0;
-            let mut params_at = None;
-            while let Some(&byte) = rest.get(end) {
-                match byte {
-                    b',' => break,
-                    b';' if params_at.is_none() => params_at = Some(end),
-                    _ => {}
-                }
-                end += 1;
+        let mut at = 0;
+        while languages.len < MAX_LANGUAGES {
+            while header.get(at).is_some_and(u8::is_ascii_whitespace) {
+                at += 1;
             }
-            let item = &rest[..end];
-            rest = rest.get(end + 1..).unwrap_or_default();
-            let (tag, params) = match params_at {
-                Some(at) => (&item[..at], &item[at + 1..]),
-                None => (item, &[][..]),
-            };
-            let code = match tag.trim_ascii() {
-                [a, b] | [a, b, b'-' | b'_', ..]
-                    if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() =>
+            if at >= header.len() {
+                break;
+            }
+            let tag_at = at;
+            at = entry_part_end(header, at);
+            let code = language_code(header[tag_at..at].trim_ascii_end());
+            let mut quality_at = None;
+            while header.get(at) == Some(&b';') {
+                let param_at = at + 1;
+                at = entry_part_end(header, param_at);
+                if quality_at.is_none()
+                    && header[param_at..at].trim_ascii_start().starts_with(b"q=")
                 {
-                    [a.to_ascii_lowercase(), b.to_ascii_lowercase()]
+                    quality_at = Some(param_at..at);
                 }
-                _ => continue,
-            };
-            let quality = if params.is_empty() {
-                1000
-            } else {
-                params
-                    .split(|byte| *byte == b';')
-                    .find_map(|param| param.trim_ascii().strip_prefix(b"q="))
-                    .map_or(1000, parse_quality)
-            };
+            }
+            // Past the comma, if any.
+            at += 1;
             let len = languages.len;
-            if quality == 0 || languages.codes[..len].contains(&code) {
+            let Some(code) = code.filter(|code| !languages.codes[..len].contains(code)) else {
+                continue;
+            };
+            let quality = quality_at.map_or(1000, |range| {
+                parse_quality(&header[range].trim_ascii()[2..])
+            });
+            if quality == 0 {
                 continue;
             }
             // Insertion behind every entry of at least this quality: best first, ties in header
             // order. Browsers list languages best first, so this rarely moves any.
-            let mut at = len;
-            while at > 0 && qualities[at - 1] < quality {
-                languages.codes[at] = languages.codes[at - 1];
-                qualities[at] = qualities[at - 1];
-                at -= 1;
+            let mut slot = len;
+            while slot > 0 && qualities[slot - 1] < quality {
+                languages.codes[slot] = languages.codes[slot - 1];
+                qualities[slot] = qualities[slot - 1];
+                slot -= 1;
             }
-            languages.codes[at] = code;
-            qualities[at] = quality;
+            languages.codes[slot] = code;
+            qualities[slot] = quality;
             languages.len += 1;
         }
         languages
@@ -325,6 +321,26 @@ impl Languages {
     /// The visitor's preferred language, if any.
     pub fn first(&self) -> Option<&str> {
         self.iter().next()
+    }
+}
+
+/// Where the part of an `Accept-Language` entry that starts at `from` ends: at the next `,` or
+/// `;`, or at the end of the header.
+fn entry_part_end(header: &[u8], from: usize) -> usize {
+    header[from..]
+        .iter()
+        .position(|byte| matches!(byte, b',' | b';'))
+        .map_or(header.len(), |len| from + len)
+}
+
+/// The two-letter code of a language tag (`en`, `en-US`, `pt_BR`), lower-cased; `None` for
+/// wildcards and tags that do not start with two letters.
+fn language_code(tag: &[u8]) -> Option<[u8; 2]> {
+    match tag {
+        [a, b] | [a, b, b'-' | b'_', ..] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+            Some([a.to_ascii_lowercase(), b.to_ascii_lowercase()])
+        }
+        _ => None,
     }
 }
 
@@ -564,6 +580,82 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `Accept-Language` read the plain way, as the reference the single walk must agree with:
+    /// split into entries and parameters, the first `q=` of each entry, up to
+    /// [`MAX_LANGUAGES`] new codes in header order, then a stable sort best first.
+    fn languages_by_split(header: &str) -> Languages {
+        let mut found: Vec<([u8; 2], u16)> = Vec::new();
+        for entry in header.split(',') {
+            if found.len() == MAX_LANGUAGES {
+                break;
+            }
+            let mut parts = entry.split(';');
+            let tag = parts.next().unwrap_or_default().trim_ascii().as_bytes();
+            let Some(code) = language_code(tag) else {
+                continue;
+            };
+            let quality = parts
+                .find_map(|param| param.trim_ascii().strip_prefix("q="))
+                .map_or(1000, |raw| parse_quality(raw.as_bytes()));
+            if quality > 0 && found.iter().all(|(seen, _)| *seen != code) {
+                found.push((code, quality));
+            }
+        }
+        found.sort_by_key(|(_, quality)| std::cmp::Reverse(*quality));
+        let mut languages = Languages::EMPTY;
+        for (slot, (code, _)) in found.iter().enumerate() {
+            languages.codes[slot] = *code;
+        }
+        languages.len = found.len();
+        languages
+    }
+
+    #[test]
+    fn the_single_walk_reads_every_header_as_the_entry_by_entry_reading_does() {
+        const PARTS: [&str; 17] = [
+            "en",
+            "en-US",
+            "DE",
+            "pt_BR",
+            "*",
+            "x",
+            "e s",
+            " ",
+            ",",
+            ";",
+            ";q=0.5",
+            ";q=0",
+            "; q = 0.4",
+            "; q=0.3",
+            ";level=1",
+            ";q=.7;q=0",
+            "\tfr\t",
+        ];
+        let mut header = String::new();
+        let mut checked = 0;
+        for a in PARTS {
+            for b in PARTS {
+                for c in PARTS {
+                    for d in PARTS {
+                        header.clear();
+                        for part in [a, b, c, d] {
+                            header.push_str(part);
+                        }
+                        assert_eq!(
+                            Languages::parse(&header),
+                            languages_by_split(&header),
+                            "{header:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, PARTS.len().pow(4));
+        let many = "aa;q=0.1,bb,cc,dd,ee,ff,gg,hh,ii,jj,kk;q=0.9";
+        assert_eq!(Languages::parse(many), languages_by_split(many));
     }
 
     #[test]
