@@ -269,14 +269,12 @@ impl Languages {
             let tag_at = at;
             at = entry_part_end(header, at);
             let code = language_code(header[tag_at..at].trim_ascii_end());
-            let mut quality_at = None;
+            let mut raw_quality = None;
             while header.get(at) == Some(&b';') {
                 let param_at = at + 1;
                 at = entry_part_end(header, param_at);
-                if quality_at.is_none()
-                    && header[param_at..at].trim_ascii_start().starts_with(b"q=")
-                {
-                    quality_at = Some(param_at..at);
+                if raw_quality.is_none() {
+                    raw_quality = header[param_at..at].trim_ascii_start().strip_prefix(b"q=");
                 }
             }
             // Past the comma, if any.
@@ -285,9 +283,7 @@ impl Languages {
             let Some(code) = code.filter(|code| !languages.codes[..len].contains(code)) else {
                 continue;
             };
-            let quality = quality_at.map_or(1000, |range| {
-                parse_quality(&header[range].trim_ascii()[2..])
-            });
+            let quality = raw_quality.map_or(1000, parse_quality);
             if quality == 0 {
                 continue;
             }
@@ -634,7 +630,6 @@ mod tests {
             "\tfr\t",
         ];
         let mut header = String::new();
-        let mut checked = 0;
         for a in PARTS {
             for b in PARTS {
                 for c in PARTS {
@@ -648,12 +643,10 @@ mod tests {
                             languages_by_split(&header),
                             "{header:?}"
                         );
-                        checked += 1;
                     }
                 }
             }
         }
-        assert_eq!(checked, PARTS.len().pow(4));
         let many = "aa;q=0.1,bb,cc,dd,ee,ff,gg,hh,ii,jj,kk;q=0.9";
         assert_eq!(Languages::parse(many), languages_by_split(many));
     }
